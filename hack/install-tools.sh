@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Installs Longshore's toolchain, pinned in hack/versions.env, idempotently.
+#
+#   hack/install-tools.sh [apt|codegen|lint|k8s|containerd|all]...
+#
+# apt         Debian packages (runc, CNI plugins, iptables, busybox-static, ...)
+# codegen     controller-gen
+# lint        golangci-lint (best effort: skipped with a warning if it won't build)
+# k8s         etcd + kube-apiserver (+ kubectl if the host has none), built from
+#             the Go module proxy; the directory is KUBEBUILDER_ASSETS for envtest
+# containerd  containerd, containerd-shim-runc-v2 and ctr at the go.mod version
+#
+# Binaries are cached in $LONGSHORE_CACHE (default ~/.cache/longshore); a warm
+# run takes seconds. A cold k8s build takes ~10 minutes on 2 cores.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+install_apt() {
+	local missing=()
+	for p in $APT_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	if ((${#missing[@]} == 0)); then
+		log "apt packages present"
+		return
+	fi
+	require_root "installing apt packages"
+	log "apt-get install ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	with_progress "apt-get update" "$LONGSHORE_CACHE/logs/apt-update.log" apt-get update
+	with_progress "apt-get install" "$LONGSHORE_CACHE/logs/apt-install.log" \
+		apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+install_codegen() {
+	if [[ -x $CONTROLLER_GEN ]]; then
+		log "controller-gen $CONTROLLER_TOOLS_VERSION present"
+		return
+	fi
+	log "building controller-gen $CONTROLLER_TOOLS_VERSION"
+	mkdir -p "$TOOLS_BIN"
+	local tmp
+	tmp=$(mktemp -d)
+	with_progress "controller-gen" "$LONGSHORE_CACHE/logs/controller-gen.log" \
+		env GOBIN="$tmp" go install "sigs.k8s.io/controller-tools/cmd/controller-gen@$CONTROLLER_TOOLS_VERSION"
+	mv "$tmp/controller-gen" "$CONTROLLER_GEN"
+	rmdir "$tmp"
+}
+
+install_lint() {
+	if [[ -x $GOLANGCI_LINT ]]; then
+		log "golangci-lint $GOLANGCI_LINT_VERSION present"
+		return
+	fi
+	log "building golangci-lint $GOLANGCI_LINT_VERSION"
+	mkdir -p "$TOOLS_BIN"
+	local tmp
+	tmp=$(mktemp -d)
+	if (GOBIN="$tmp" go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_LINT_VERSION" \
+		>"$LONGSHORE_CACHE/logs/golangci-lint.log" 2>&1); then
+		mv "$tmp/golangci-lint" "$GOLANGCI_LINT"
+	else
+		warn "golangci-lint did not build (see $LONGSHORE_CACHE/logs/golangci-lint.log); make lint falls back to gofmt + go vet"
+	fi
+	rm -rf "$tmp"
+}
+
+# A throwaway module under the cache builds etcd at the pinned version.
+build_etcd() {
+	local src=$LONGSHORE_CACHE/src/etcd-$ETCD_VERSION
+	mkdir -p "$src"
+	cat >"$src/go.mod" <<EOF
+module longshore.local/etcd-build
+
+go 1.26
+EOF
+	(
+		cd "$src"
+		go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+		go build -trimpath -o "$K8S_BIN/etcd.tmp" go.etcd.io/etcd/server/v3
+	)
+	mv "$K8S_BIN/etcd.tmp" "$K8S_BIN/etcd"
+}
+
+# k8s.io/kubernetes cannot be built with 'go install pkg@version' because its
+# go.mod replaces the 33 k8s.io/* staging modules with local paths. A throwaway
+# module replaces each of them with its published v0.x version instead.
+k8s_module() {
+	local src=$LONGSHORE_CACHE/src/kubernetes-$K8S_VERSION
+	mkdir -p "$src"
+	if [[ ! -f $src/.ready ]]; then
+		local gomod
+		gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+		[[ -f $gomod ]] || die "could not download k8s.io/kubernetes@$K8S_VERSION go.mod"
+		{
+			echo "module longshore.local/kubernetes-build"
+			echo
+			echo "go 1.26"
+			echo
+			echo "replace ("
+			sed -n 's#^[[:space:]]*\(k8s.io/[^[:space:]]*\) => ./staging/.*#\t\1 => \1 '"$K8S_STAGING_VERSION"'#p' "$gomod"
+			echo ")"
+		} >"$src/go.mod"
+		(cd "$src" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" "k8s.io/kubernetes/cmd/kubectl@$K8S_VERSION")
+		touch "$src/.ready"
+	fi
+	echo "$src"
+}
+
+k8s_ldflags() {
+	local minor=${K8S_VERSION#v1.}
+	minor=${minor%%.*}
+	local p=k8s.io/component-base/version
+	echo "-s -w -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+}
+
+build_k8s_cmd() {
+	local cmd=$1 src
+	src=$(k8s_module)
+	(cd "$src" && go build -trimpath -ldflags "$(k8s_ldflags)" -o "$K8S_BIN/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd")
+	mv "$K8S_BIN/$cmd.tmp" "$K8S_BIN/$cmd"
+}
+
+install_k8s() {
+	mkdir -p "$K8S_BIN"
+	if [[ -x $K8S_BIN/etcd ]]; then
+		log "etcd $ETCD_VERSION present"
+	else
+		log "building etcd $ETCD_VERSION (about 1 minute cold)"
+		with_progress "etcd" "$LONGSHORE_CACHE/logs/etcd.log" build_etcd
+	fi
+	if [[ -x $K8S_BIN/kube-apiserver ]]; then
+		log "kube-apiserver $K8S_VERSION present"
+	else
+		log "building kube-apiserver $K8S_VERSION (about 9 minutes cold on 2 cores; cached afterwards)"
+		with_progress "kube-apiserver" "$LONGSHORE_CACHE/logs/kube-apiserver.log" build_k8s_cmd kube-apiserver
+	fi
+	# envtest and make dev want kubectl next to the apiserver; use the host's
+	# when it has one, else build the pinned version.
+	if [[ ! -x $K8S_BIN/kubectl ]]; then
+		if command -v kubectl >/dev/null 2>&1; then
+			ln -sf "$(command -v kubectl)" "$K8S_BIN/kubectl"
+		else
+			log "building kubectl $K8S_VERSION"
+			with_progress "kubectl" "$LONGSHORE_CACHE/logs/kubectl.log" build_k8s_cmd kubectl
+		fi
+	fi
+}
+
+build_containerd() {
+	local tmp
+	tmp=$(mktemp -d)
+	for c in containerd containerd-shim-runc-v2 ctr; do
+		GOBIN="$tmp" go install -trimpath "github.com/containerd/containerd/v2/cmd/$c@$CONTAINERD_VERSION"
+	done
+	mkdir -p "$CONTAINERD_BIN"
+	mv "$tmp"/* "$CONTAINERD_BIN/"
+	rmdir "$tmp"
+}
+
+install_containerd() {
+	if [[ -x $CONTAINERD_BIN/containerd && -x $CONTAINERD_BIN/containerd-shim-runc-v2 && -x $CONTAINERD_BIN/ctr ]]; then
+		log "containerd $CONTAINERD_VERSION present"
+		return
+	fi
+	log "building containerd $CONTAINERD_VERSION (about 3 minutes cold)"
+	with_progress "containerd" "$LONGSHORE_CACHE/logs/containerd.log" build_containerd
+}
+
+main() {
+	local what=("$@")
+	((${#what[@]})) || what=(all)
+	mkdir -p "$LONGSHORE_CACHE/logs"
+	for w in "${what[@]}"; do
+		case $w in
+		apt) install_apt ;;
+		codegen) install_codegen ;;
+		lint) install_lint ;;
+		k8s) install_k8s ;;
+		containerd) install_containerd ;;
+		all)
+			install_apt
+			install_codegen
+			install_k8s
+			install_containerd
+			install_lint
+			;;
+		*) die "unknown component '$w' (want apt|codegen|lint|k8s|containerd|all)" ;;
+		esac
+	done
+}
+
+main "$@"

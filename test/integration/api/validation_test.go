@@ -1,0 +1,261 @@
+/*
+Copyright 2026 The Longshore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package api
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/longshore-io/longshore/test/integration/framework"
+)
+
+// manifest renders one object of kind with the given spec (YAML, written at
+// column 0).
+func manifest(kind, name, spec string) string {
+	return fmt.Sprintf("apiVersion: ecs.longshore.io/v1alpha1\nkind: %s\nmetadata:\n  name: %s\nspec:\n%s", kind, name, indent(spec, 2))
+}
+
+func indent(s string, n int) string {
+	pad := strings.Repeat(" ", n)
+	lines := strings.Split(strings.Trim(s, "\n"), "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = pad + l
+		}
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func decodeOne(t *testing.T, y string) *unstructured.Unstructured {
+	t.Helper()
+	objs, err := framework.DecodeYAML([]byte(y))
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("test manifest does not parse (%v):\n%s", err, y)
+	}
+	return objs[0]
+}
+
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "api-"}}
+	if err := env.Client.Create(ctx(t), ns); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(ctx(t), ns) })
+	return ns.Name
+}
+
+var clusterScoped = map[string]bool{"Cluster": true, "ContainerInstance": true}
+
+// create applies y the way `kubectl apply` does (strict field validation)
+// into namespace ns when the kind is namespaced.
+func create(t *testing.T, ns, y string) (*unstructured.Unstructured, error) {
+	t.Helper()
+	obj := decodeOne(t, y)
+	if !clusterScoped[obj.GetKind()] {
+		obj.SetNamespace(ns)
+	}
+	err := env.Client.Create(ctx(t), obj)
+	if err == nil && clusterScoped[obj.GetKind()] {
+		t.Cleanup(func() { _ = env.Client.Delete(ctx(t), obj) })
+	}
+	return obj, err
+}
+
+// A valid container, written as a list item ("- "+container), to which
+// cases append the one field (indented by two) that breaks a rule.
+const container = `name: web
+  image: localhost/longshore/busybox:latest
+  memory: 64
+`
+
+func td(name, spec string) string { return manifest("TaskDefinition", name, spec) }
+
+// TestSamplesAreAccepted applies every object of config/samples, in file
+// order, with strict field validation.
+func TestSamplesAreAccepted(t *testing.T) {
+	ns := newNamespace(t)
+	files, err := filepath.Glob(filepath.Join(framework.RepoRoot(), "config", "samples", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no samples found (%v)", err)
+	}
+	kinds := map[string]int{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs, err := framework.DecodeYAML(data)
+		if err != nil {
+			t.Fatalf("%s: %v", filepath.Base(f), err)
+		}
+		for _, obj := range objs {
+			if !clusterScoped[obj.GetKind()] {
+				obj.SetNamespace(ns)
+			}
+			if err := env.Client.Create(ctx(t), obj); err != nil {
+				t.Errorf("%s: %s/%s rejected: %v", filepath.Base(f), obj.GetKind(), obj.GetName(), err)
+			}
+			kinds[obj.GetKind()]++
+		}
+	}
+	for _, k := range []string{"Cluster", "TaskDefinition", "Task", "Service"} {
+		if kinds[k] == 0 {
+			t.Errorf("config/samples has no %s", k)
+		}
+	}
+}
+
+// TestInvalidManifestsAreRejected is the validation table: each manifest
+// breaks one rule and must be refused by the apiserver with a message that
+// tells the user which.
+func TestInvalidManifestsAreRejected(t *testing.T) {
+	ns := newNamespace(t)
+	cases := []struct {
+		name     string
+		manifest string
+		want     string
+	}{
+		// TaskDefinition: schema.
+		{"no containers", td("t", "containerDefinitions: []"), "should have at least 1 items"},
+		{"eleven containers", td("t", "containerDefinitions:\n"+func() string {
+			var b strings.Builder
+			for i := range 11 {
+				fmt.Fprintf(&b, "- name: c%d\n  image: x\n  memory: 10\n", i)
+			}
+			return b.String()
+		}()), "must have at most 10 items"},
+		{"bad network mode", td("t", "networkMode: nat\ncontainerDefinitions:\n"+"- "+container), `Unsupported value: "nat"`},
+		{"unknown field executionRoleArn", td("t", "executionRoleArn: arn:aws:iam::1:role/x\ncontainerDefinitions:\n- "+container), `unknown field "spec.executionRoleArn"`},
+		{"unknown field requiresCompatibilities", td("t", "requiresCompatibilities: [FARGATE]\ncontainerDefinitions:\n- "+container), `unknown field "spec.requiresCompatibilities"`},
+		{"unknown container field links", td("t", "containerDefinitions:\n- "+container+"  links: [db]\n"), `unknown field "spec.containerDefinitions[0].links"`},
+		{"task cpu not a cpu", td("t", "cpu: quarter\ncontainerDefinitions:\n- "+container), "cpu must be CPU units"},
+		{"task memory in TB", td("t", "memory: 1 TB\ncontainerDefinitions:\n- "+container), "memory must be MiB"},
+		{"duplicate container names", td("t", "containerDefinitions:\n- "+container+"- "+container), "Duplicate value"},
+		{"container name with a dot", td("t", "containerDefinitions:\n- name: a.b\n  image: x\n  memory: 10\n"), "spec.containerDefinitions[0].name: Invalid value"},
+		{"memory below 6 MiB", td("t", "containerDefinitions:\n- name: a\n  image: x\n  memory: 4\n"), "should be greater than or equal to 6"},
+		{"family name too long", td(strings.Repeat("f", 64), "containerDefinitions:\n- "+container), "must be at most 63 characters"},
+		// TaskDefinition: ECS rules.
+		{"no essential container", td("t", "containerDefinitions:\n- "+container+"  essential: false\n"), "at least one container must be essential"},
+		{"no memory anywhere", td("t", "containerDefinitions:\n- name: a\n  image: x\n"), "every container needs memory or memoryReservation unless the task-level memory is set"},
+		{"memory not above reservation", td("t", "containerDefinitions:\n- name: a\n  image: x\n  memory: 64\n  memoryReservation: 64\n"), "memory (the hard limit) must be greater than memoryReservation"},
+		{"ports with network mode none", td("t", "networkMode: none\ncontainerDefinitions:\n- "+container+"  portMappings: [{containerPort: 80}]\n"), "portMappings are not allowed with networkMode none"},
+		{"awsvpc hostPort differs", td("t", "networkMode: awsvpc\ncontainerDefinitions:\n- "+container+"  portMappings: [{containerPort: 80, hostPort: 8080}]\n"), "with networkMode host or awsvpc, hostPort must be omitted or equal to containerPort"},
+		{"host hostPort differs", td("t", "networkMode: host\ncontainerDefinitions:\n- "+container+"  portMappings: [{containerPort: 80, hostPort: 0}]\n"), "hostPort must be omitted or equal to containerPort"},
+		{"containerPort out of range", td("t", "containerDefinitions:\n- "+container+"  portMappings: [{containerPort: 70000}]\n"), "should be less than or equal to 65535"},
+		{"protocol sctp", td("t", "containerDefinitions:\n- "+container+"  portMappings: [{containerPort: 80, protocol: sctp}]\n"), `Unsupported value: "sctp"`},
+		{"repeated containerPort", td("t", "containerDefinitions:\n- "+container+"  portMappings: [{containerPort: 80}, {containerPort: 80, hostPort: 81}]\n"), "portMappings must not repeat a containerPort and protocol"},
+		{"repeated hostPort", td("t", "containerDefinitions:\n- "+container+"  portMappings: [{containerPort: 80, hostPort: 9000}, {containerPort: 81, hostPort: 9000}]\n"), "portMappings must not repeat a hostPort and protocol"},
+		{"hostname with awsvpc", td("t", "networkMode: awsvpc\ncontainerDefinitions:\n- "+container+"  hostname: web\n"), "hostname is not supported with networkMode host or awsvpc"},
+		{"dependsOn unknown container", td("t", "containerDefinitions:\n- "+container+"  dependsOn: [{containerName: db, condition: START}]\n"), "dependsOn must name another container of this task definition"},
+		{"dependsOn itself", td("t", "containerDefinitions:\n- "+container+"  dependsOn: [{containerName: web, condition: START}]\n"), "dependsOn must name another container of this task definition"},
+		{"dependsOn bad condition", td("t", "containerDefinitions:\n- "+container+"- name: b\n  image: x\n  memory: 8\n  dependsOn: [{containerName: web, condition: READY}]\n"), `Unsupported value: "READY"`},
+		{"COMPLETE on an essential container", td("t", "containerDefinitions:\n- "+container+"- name: b\n  image: x\n  memory: 8\n  dependsOn: [{containerName: web, condition: COMPLETE}]\n"), "dependsOn condition COMPLETE or SUCCESS needs a non-essential target container"},
+		{"SUCCESS on an essential container", td("t", "containerDefinitions:\n- "+container+"- name: b\n  image: x\n  memory: 8\n  dependsOn: [{containerName: web, condition: SUCCESS}]\n"), "needs a non-essential target container"},
+		{"HEALTHY without a healthCheck", td("t", "containerDefinitions:\n- "+container+"- name: b\n  image: x\n  memory: 8\n  dependsOn: [{containerName: web, condition: HEALTHY}]\n"), "dependsOn condition HEALTHY needs a target container with a healthCheck"},
+		{"two-container cycle", td("t", "containerDefinitions:\n- "+container+"  dependsOn: [{containerName: b, condition: START}]\n- name: b\n  image: x\n  memory: 8\n  dependsOn: [{containerName: web, condition: START}]\n"), "dependsOn must not form a cycle"},
+		{"three-container cycle", td("t", `containerDefinitions:
+- {name: a, image: x, memory: 8, dependsOn: [{containerName: c, condition: START}]}
+- {name: b, image: x, memory: 8, dependsOn: [{containerName: a, condition: START}]}
+- {name: c, image: x, memory: 8, dependsOn: [{containerName: b, condition: START}]}
+- {name: d, image: x, memory: 8}
+`), "dependsOn must not form a cycle"},
+		{"healthCheck without a probe", td("t", "containerDefinitions:\n- "+container+"  healthCheck: {interval: 10}\n"), "a healthCheck needs exactly one of command, httpGet or tcpSocket"},
+		{"healthCheck with two probes", td("t", "containerDefinitions:\n- "+container+"  healthCheck: {command: [CMD, \"true\"], tcpSocket: {port: 80}}\n"), "exactly one of command, httpGet or tcpSocket"},
+		{"healthCheck command without CMD", td("t", "containerDefinitions:\n- "+container+"  healthCheck: {command: [curl, -f, localhost]}\n"), "healthCheck.command must be CMD or CMD-SHELL followed by the command"},
+		{"healthCheck interval too short", td("t", "containerDefinitions:\n- "+container+"  healthCheck: {command: [CMD, \"true\"], interval: 1}\n"), "should be greater than or equal to 5"},
+		{"healthCheck retries too many", td("t", "containerDefinitions:\n- "+container+"  healthCheck: {command: [CMD, \"true\"], retries: 11}\n"), "should be less than or equal to 10"},
+		{"mountPoint of unknown volume", td("t", "containerDefinitions:\n- "+container+"  mountPoints: [{sourceVolume: data, containerPath: /data}]\n"), "mountPoints.sourceVolume must name a volume in volumes"},
+		{"mountPoint relative path", td("t", "volumes: [{name: data}]\ncontainerDefinitions:\n- "+container+"  mountPoints: [{sourceVolume: data, containerPath: data}]\n"), "containerPath must be an absolute path other than /"},
+		{"volume with two sources", td("t", "volumes: [{name: v, host: {sourcePath: /srv}, secret: {secretName: s}}]\ncontainerDefinitions:\n- "+container), "a volume takes at most one of host, secret and configMap"},
+		{"volumesFrom itself", td("t", "containerDefinitions:\n- "+container+"  volumesFrom: [{sourceContainer: web}]\n"), "volumesFrom.sourceContainer must name another container"},
+		{"logDriver awslogs", td("t", "containerDefinitions:\n- "+container+"  logConfiguration: {logDriver: awslogs}\n"), `Unsupported value: "awslogs"`},
+		{"unsupported log option", td("t", "containerDefinitions:\n- "+container+"  logConfiguration: {logDriver: json-file, options: {compress: \"true\"}}\n"), `unknown field "spec.containerDefinitions[0].logConfiguration.options.compress"`},
+		{"bad log max-size", td("t", "containerDefinitions:\n- "+container+"  logConfiguration: {logDriver: json-file, options: {max-size: 10MB}}\n"), "max-size must be a size such as 10m"},
+		{"ulimit soft above hard", td("t", "containerDefinitions:\n- "+container+"  ulimits: [{name: nofile, softLimit: 2048, hardLimit: 1024}]\n"), "softLimit must not exceed hardLimit"},
+		{"capability with CAP_ prefix", td("t", "containerDefinitions:\n- "+container+"  linuxParameters: {capabilities: {add: [CAP_NET_ADMIN]}}\n"), `Unsupported value: "CAP_NET_ADMIN"`},
+		{"secret valueFrom is an ARN", td("t", "containerDefinitions:\n- "+container+"  secrets: [{name: PW, valueFrom: \"arn:aws:secretsmanager:us-east-1:1:secret:pw\"}]\n"), "valueFrom must be \"<secret name>:<key>\""},
+		{"dnsServers not an IP", td("t", "containerDefinitions:\n- "+container+"  dnsServers: [dns.example]\n"), "dnsServers must be IP addresses"},
+		{"reserved dockerLabel", td("t", "containerDefinitions:\n- "+container+"  dockerLabels: {ecs.longshore.io/task: x}\n"), "dockerLabels under ecs.longshore.io/ are reserved"},
+		{"restartAttemptPeriod too short", td("t", "containerDefinitions:\n- "+container+"  restartPolicy: {enabled: true, restartAttemptPeriod: 10}\n"), "should be greater than or equal to 60"},
+		{"relative workingDirectory", td("t", "containerDefinitions:\n- "+container+"  workingDirectory: app\n"), "workingDirectory must be an absolute path"},
+		{"distinctInstance in a task definition", td("t", "placementConstraints: [{type: distinctInstance}]\ncontainerDefinitions:\n- "+container), "a task definition takes only memberOf placement constraints"},
+		{"memberOf without expression", td("t", "placementConstraints: [{type: memberOf}]\ncontainerDefinitions:\n- "+container), "a memberOf constraint needs an expression"},
+
+		// Cluster.
+		{"cluster cidr not a cidr", manifest("Cluster", "bad-cidr", "taskNetwork: {cidr: 10.0.0.0/33}"), "cidr must be an IPv4 CIDR"},
+		{"cluster mask shorter than cidr", manifest("Cluster", "bad-mask", "taskNetwork: {cidr: 10.222.0.0/16, instanceMaskSize: 12}"), "instanceMaskSize must be longer than the prefix of cidr"},
+		{"cluster retention not a duration", manifest("Cluster", "bad-retention", "stoppedTaskRetention: 1 day"), "stoppedTaskRetention must be a duration"},
+		{"cluster capability unknown", manifest("Cluster", "bad-cap", "security: {allowedCapabilities: [FLY]}"), `Unsupported value: "FLY"`},
+
+		// ContainerInstance.
+		{"instance state STOPPED", manifest("ContainerInstance", "bad-state", "state: STOPPED"), `Unsupported value: "STOPPED"`},
+		{"instance reserved attribute", manifest("ContainerInstance", "bad-attr", "attributes: [{name: ecs.availability-zone, value: a}]"), "attribute names starting with 'ecs.' are reserved"},
+
+		// Task.
+		{"task revision zero", manifest("Task", "t", "taskDefinition: web:0"), "taskDefinition must be \"family\" or \"family:revision\""},
+		{"task family with capitals", manifest("Task", "t", "taskDefinition: Web"), "taskDefinition must be \"family\" or \"family:revision\""},
+		{"task desiredStatus PAUSED", manifest("Task", "t", "taskDefinition: web\ndesiredStatus: PAUSED"), `Unsupported value: "PAUSED"`},
+		{"task unknown field launchType", manifest("Task", "t", "taskDefinition: web\nlaunchType: FARGATE"), `unknown field "spec.launchType"`},
+		{"binpack on disk", manifest("Task", "t", "taskDefinition: web\nplacementStrategy: [{type: binpack, field: disk}]"), "the binpack strategy needs field cpu or memory"},
+		{"spread without field", manifest("Task", "t", "taskDefinition: web\nplacementStrategy: [{type: spread}]"), "the spread strategy needs field instanceId, host or attribute:<name>"},
+		{"random with field", manifest("Task", "t", "taskDefinition: web\nplacementStrategy: [{type: random, field: cpu}]"), "the random strategy takes no field"},
+		{"constraint type affinity", manifest("Task", "t", "taskDefinition: web\nplacementConstraints: [{type: affinity}]"), `Unsupported value: "affinity"`},
+		{"distinctInstance with expression", manifest("Task", "t", "taskDefinition: web\nplacementConstraints: [{type: distinctInstance, expression: x}]"), "a distinctInstance constraint takes no expression"},
+		{"override memory below reservation", manifest("Task", "t", "taskDefinition: web\noverrides: {containerOverrides: [{name: web, memory: 32, memoryReservation: 64}]}"), "memory (the hard limit) must be greater than memoryReservation"},
+
+		// Service.
+		{"replica service without desiredCount", manifest("Service", "s", "taskDefinition: web"), "desiredCount is required for a REPLICA service"},
+		{"daemon service with desiredCount", manifest("Service", "s", "taskDefinition: web\nschedulingStrategy: DAEMON\ndesiredCount: 2"), "a DAEMON service runs one task per instance and takes no desiredCount"},
+		{"daemon service with placementStrategy", manifest("Service", "s", "taskDefinition: web\nschedulingStrategy: DAEMON\nplacementStrategy: [{type: random}]"), "a DAEMON service takes no placementStrategy"},
+		{"max percent not above min", manifest("Service", "s", "taskDefinition: web\ndesiredCount: 1\ndeploymentConfiguration: {minimumHealthyPercent: 100, maximumPercent: 100}"), "maximumPercent must be greater than minimumHealthyPercent"},
+		{"min healthy above 100", manifest("Service", "s", "taskDefinition: web\ndesiredCount: 1\ndeploymentConfiguration: {minimumHealthyPercent: 150}"), "should be less than or equal to 100"},
+		{"circuit breaker without rollback", manifest("Service", "s", "taskDefinition: web\ndesiredCount: 1\ndeploymentConfiguration: {deploymentCircuitBreaker: {enable: true}}"), "Required value"},
+		{"unknown field loadBalancers", manifest("Service", "s", "taskDefinition: web\ndesiredCount: 1\nloadBalancers: []"), `unknown field "spec.loadBalancers"`},
+		{"service name too long", manifest("Service", strings.Repeat("s", 64), "taskDefinition: web\ndesiredCount: 1"), "a Service name must be at most 63 characters"},
+
+		// TaskDefinitionRevision.
+		{"revision with an invalid task definition", manifest("TaskDefinitionRevision", "web-7", "family: web\nrevision: 7\ntaskDefinition:\n  containerDefinitions:\n  - {name: a, image: x, memory: 8, essential: false}"), "at least one container must be essential"},
+		{"revision number zero", manifest("TaskDefinitionRevision", "web-0", "family: web\nrevision: 0\ntaskDefinition:\n  containerDefinitions:\n  - {name: a, image: x, memory: 8}"), "should be greater than or equal to 1"},
+	}
+	if len(cases) < 40 {
+		t.Fatalf("the validation table must keep at least 40 cases, has %d", len(cases))
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			obj, err := create(t, ns, tc.manifest)
+			if err == nil {
+				_ = env.Client.Delete(ctx(t), obj)
+				t.Fatalf("accepted, want rejection with %q; manifest:\n%s", tc.want, tc.manifest)
+			}
+			if !apierrors.IsInvalid(err) && !apierrors.IsBadRequest(err) {
+				t.Fatalf("want an Invalid or BadRequest error, got %v", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error does not say %q:\n%v", tc.want, err)
+			}
+		})
+	}
+}
