@@ -151,8 +151,11 @@ install_k8s() {
 build_containerd() {
 	local tmp
 	tmp=$(mktemp -d)
+	# Stamp the version as containerd's own release builds do, so that
+	# `containerd --version` and the agent's runtimeVersion are exact.
+	local ldflags="-X github.com/containerd/containerd/v2/version.Version=$CONTAINERD_VERSION -X github.com/containerd/containerd/v2/version.Revision=module-proxy"
 	for c in containerd containerd-shim-runc-v2 ctr; do
-		GOBIN="$tmp" go install -trimpath "github.com/containerd/containerd/v2/cmd/$c@$CONTAINERD_VERSION"
+		GOBIN="$tmp" go install -trimpath -ldflags "$ldflags" "github.com/containerd/containerd/v2/cmd/$c@$CONTAINERD_VERSION"
 	done
 	mkdir -p "$CONTAINERD_BIN"
 	mv "$tmp"/* "$CONTAINERD_BIN/"
@@ -160,7 +163,8 @@ build_containerd() {
 }
 
 install_containerd() {
-	if [[ -x $CONTAINERD_BIN/containerd && -x $CONTAINERD_BIN/containerd-shim-runc-v2 && -x $CONTAINERD_BIN/ctr ]]; then
+	if [[ -x $CONTAINERD_BIN/containerd-shim-runc-v2 && -x $CONTAINERD_BIN/ctr ]] &&
+		"$CONTAINERD_BIN/containerd" --version 2>/dev/null | grep -q " $CONTAINERD_VERSION "; then
 		log "containerd $CONTAINERD_VERSION present"
 		return
 	fi

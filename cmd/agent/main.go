@@ -1,0 +1,230 @@
+/*
+Copyright 2026 The Longshore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command longshore-agent runs on every host ("container instance"): it
+// registers the host as a ContainerInstance, heartbeats through a Lease and
+// runs the Tasks bound to it on containerd.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/internal/agent"
+	lsruntime "github.com/longshore-io/longshore/internal/runtime"
+	"github.com/longshore-io/longshore/internal/version"
+)
+
+type options struct {
+	cluster             string
+	instanceName        string
+	availabilityZone    string
+	containerdAddress   string
+	containerdNamespace string
+	memoryReserveMiB    int64
+	reservedPorts       string
+	reservedPortsUDP    string
+	leaseNamespace      string
+	leaseRenewInterval  time.Duration
+	leaseDuration       time.Duration
+	metricsAddr         string
+	probeAddr           string
+	qps                 float64
+	burst               int
+	showVersion         bool
+}
+
+func main() {
+	var o options
+	fs := flag.CommandLine
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `longshore-agent registers this host as a Longshore ContainerInstance,
+heartbeats through a Lease, and runs the Tasks bound to it on containerd.
+It must run as root next to a containerd daemon.
+
+Usage: longshore-agent [flags]
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.cluster, "cluster", ecsv1.DefaultClusterName, "Cluster this instance joins.")
+	fs.StringVar(&o.instanceName, "instance-name", "", "ContainerInstance name. Default: the hostname.")
+	fs.StringVar(&o.availabilityZone, "availability-zone", "", "Reported as attribute ecs.availability-zone, for spread and memberOf placement.")
+	fs.StringVar(&o.containerdAddress, "containerd-address", "/run/containerd/containerd.sock", "containerd socket.")
+	fs.StringVar(&o.containerdNamespace, "containerd-namespace", "longshore", "containerd namespace the agent's containers live in (never k8s.io).")
+	fs.Int64Var(&o.memoryReserveMiB, "memory-reserve-mib", 256, "Memory (MiB) kept back from tasks for the system and the agent.")
+	fs.StringVar(&o.reservedPorts, "reserved-ports", "22", "Comma-separated TCP host ports tasks may never use.")
+	fs.StringVar(&o.reservedPortsUDP, "reserved-ports-udp", "", "Comma-separated UDP host ports tasks may never use.")
+	fs.StringVar(&o.leaseNamespace, "lease-namespace", "longshore-system", "Namespace of the heartbeat Lease (the manager's namespace).")
+	fs.DurationVar(&o.leaseRenewInterval, "lease-renew-interval", 2*time.Second, "How often the heartbeat Lease is renewed.")
+	fs.DurationVar(&o.leaseDuration, "lease-duration", 10*time.Second, "Validity written into the Lease; keep it several renew intervals long.")
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8090", "Address of the Prometheus /metrics endpoint; \"0\" disables it.")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8091", "Address of the /healthz and /readyz endpoints.")
+	fs.Float64Var(&o.qps, "kube-api-qps", 20, "Sustained requests per second to the API server.")
+	fs.IntVar(&o.burst, "kube-api-burst", 40, "Burst of requests to the API server.")
+	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
+	// --kubeconfig is registered by controller-runtime: a path, else $KUBECONFIG, else in-cluster.
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(fs)
+	flag.Parse()
+
+	if o.showVersion {
+		fmt.Println("longshore-agent", version.Version)
+		return
+	}
+	if err := run(o, zapOpts); err != nil {
+		ctrl.Log.Error(err, "Agent failed")
+		os.Exit(1)
+	}
+}
+
+func parsePorts(flagName, s string) ([]int32, error) {
+	var out []int32
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := strconv.ParseUint(f, 10, 16)
+		if err != nil || p == 0 {
+			return nil, fmt.Errorf("--%s: %q is not a port number (1-65535)", flagName, f)
+		}
+		out = append(out, int32(p))
+	}
+	return out, nil
+}
+
+func run(o options, zapOpts zap.Options) error {
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("setup")
+
+	if o.leaseRenewInterval <= 0 || o.leaseDuration < 2*o.leaseRenewInterval {
+		return fmt.Errorf("--lease-duration (%s) must be at least twice --lease-renew-interval (%s)", o.leaseDuration, o.leaseRenewInterval)
+	}
+	ports, err := parsePorts("reserved-ports", o.reservedPorts)
+	if err != nil {
+		return err
+	}
+	portsUDP, err := parsePorts("reserved-ports-udp", o.reservedPortsUDP)
+	if err != nil {
+		return err
+	}
+	host, err := agent.DetectHost()
+	if err != nil {
+		return err
+	}
+	if o.instanceName == "" {
+		o.instanceName = strings.ToLower(host.Hostname)
+	}
+
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(ecsv1.AddToScheme(scheme))
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("loading the API server configuration: %w", err)
+	}
+	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
+	cfg.UserAgent = "longshore-agent/" + version.Version
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress: o.probeAddr,
+	})
+	if err != nil {
+		return fmt.Errorf("creating the agent's manager: %w", err)
+	}
+	// Registration and heartbeat read and write single objects: a direct
+	// client, so the agent never caches (and watches) cluster-wide lists.
+	direct, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+
+	rt, err := lsruntime.NewContainerd(o.containerdAddress, o.containerdNamespace)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rt.Close() }()
+
+	reg := &agent.Registrar{
+		Client: direct, Runtime: rt, Host: host, Clock: clock.RealClock{},
+		Config: agent.Config{
+			InstanceName: o.instanceName, Cluster: o.cluster, AvailabilityZone: o.availabilityZone,
+			MemoryReserveMiB: o.memoryReserveMiB, ReservedPorts: ports, ReservedPortsUDP: portsUDP,
+		},
+	}
+	hb := &agent.Heartbeat{
+		Client: direct, Namespace: o.leaseNamespace, InstanceName: o.instanceName,
+		Interval: o.leaseRenewInterval, Duration: o.leaseDuration, Clock: clock.RealClock{},
+	}
+	if err := mgr.Add(reg); err != nil {
+		return err
+	}
+	if err := mgr.Add(hb); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("containerd", func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
+		defer cancel()
+		_, err := rt.Version(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("registered", func(*http.Request) error {
+		if !reg.Registered() {
+			return errors.New("ContainerInstance not registered yet")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("heartbeat", func(*http.Request) error {
+		if last := hb.LastRenew(); time.Since(last) > 3*o.leaseRenewInterval {
+			return fmt.Errorf("lease not renewed since %s", last.Format(time.RFC3339))
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	log.Info("Starting longshore-agent", "version", version.Version, "instance", o.instanceName, "cluster", o.cluster,
+		"containerd", o.containerdAddress, "namespace", o.containerdNamespace, "metrics", o.metricsAddr, "probes", o.probeAddr)
+	return mgr.Start(ctrl.SetupSignalHandler())
+}

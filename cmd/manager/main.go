@@ -1,0 +1,138 @@
+/*
+Copyright 2026 The Longshore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command longshore-manager runs the Longshore controllers and scheduler
+// against a Kubernetes API server. It is stateless and leader-elected: run
+// one or more replicas anywhere that can reach the API server.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/internal/version"
+)
+
+type options struct {
+	metricsAddr             string
+	probeAddr               string
+	leaderElect             bool
+	leaderElectionNamespace string
+	leaseDuration           time.Duration
+	renewDeadline           time.Duration
+	qps                     float64
+	burst                   int
+	showVersion             bool
+}
+
+func main() {
+	var o options
+	fs := flag.CommandLine
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `longshore-manager runs the Longshore controllers (Cluster, TaskDefinition,
+Task with the scheduler, Service) against a Kubernetes API server.
+
+Usage: longshore-manager [flags]
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	// --kubeconfig is registered by controller-runtime: a path, else $KUBECONFIG, else in-cluster.
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; \"0\" disables it.")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
+	fs.BoolVar(&o.leaderElect, "leader-elect", true, "Elect a leader through a Lease so that only one replica acts.")
+	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "longshore-system", "Namespace of the leader election Lease.")
+	fs.DurationVar(&o.leaseDuration, "leader-election-lease-duration", 15*time.Second, "How long a standby waits before taking over an unrenewed leadership.")
+	fs.DurationVar(&o.renewDeadline, "leader-election-renew-deadline", 10*time.Second, "How long the leader retries renewing before it gives up leadership.")
+	fs.Float64Var(&o.qps, "kube-api-qps", 50, "Sustained requests per second to the API server.")
+	fs.IntVar(&o.burst, "kube-api-burst", 100, "Burst of requests to the API server.")
+	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(fs)
+	flag.Parse()
+
+	if o.showVersion {
+		fmt.Println("longshore-manager", version.Version)
+		return
+	}
+	if err := run(o, zapOpts); err != nil {
+		ctrl.Log.Error(err, "Manager failed")
+		os.Exit(1)
+	}
+}
+
+func run(o options, zapOpts zap.Options) error {
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("setup")
+
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(ecsv1.AddToScheme(scheme))
+
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("loading the API server configuration: %w", err)
+	}
+	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
+	cfg.UserAgent = "longshore-manager/" + version.Version
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        "longshore-manager",
+		LeaderElectionNamespace: o.leaderElectionNamespace,
+		LeaseDuration:           &o.leaseDuration,
+		RenewDeadline:           &o.renewDeadline,
+		// Give up leadership on a clean shutdown so a standby takes over at once.
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	// Ready once the informer caches are synced (and, for the leader, once
+	// controllers start; standbys are ready too, so a rollout can proceed).
+	if err := mgr.AddReadyzCheck("readyz", func(req *http.Request) error {
+		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
+			return errors.New("informer caches not synced")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	log.Info("Starting longshore-manager", "version", version.Version, "leaderElection", o.leaderElect,
+		"metrics", o.metricsAddr, "probes", o.probeAddr)
+	return mgr.Start(ctrl.SetupSignalHandler())
+}

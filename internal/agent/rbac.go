@@ -1,0 +1,32 @@
+/*
+Copyright 2026 The Longshore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package agent
+
+// RBAC of longshore-agent; `make manifests` writes config/rbac/agent/role.yaml.
+// The agent reads the Secrets and ConfigMaps its tasks reference (as the
+// kubelet does without the Node authorizer).
+//
+// +kubebuilder:rbac:groups=ecs.longshore.io,resources=containerinstances,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=ecs.longshore.io,resources=containerinstances/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=ecs.longshore.io,resources=tasks,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=ecs.longshore.io,resources=tasks/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=ecs.longshore.io,resources=tasks/finalizers,verbs=update
+// +kubebuilder:rbac:groups=ecs.longshore.io,resources=taskdefinitionrevisions;clusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update
+// +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
