@@ -93,9 +93,9 @@ test-integration: ## envtest: the real kube-apiserver + etcd (built by `make too
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go test $(GO_TEST_FLAGS) -tags integration -count=1 ./test/integration/...
 
 .PHONY: test-node
-test-node: build ## Node tests: a real containerd + runc started by the harness (root).
-	hack/install-tools.sh apt containerd
-	go test $(GO_TEST_FLAGS) -tags node -count=1 ./test/node/...
+test-node: ## Node tests: the real agent with a real containerd + runc started by the harness (root).
+	hack/install-tools.sh apt containerd k8s
+	KUBEBUILDER_ASSETS=$(K8S_BIN) go test $(GO_TEST_FLAGS) -tags node -count=1 ./test/node/...
 
 ##@ Local control plane
 
