@@ -164,5 +164,5 @@ type ContainerInstanceList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&ContainerInstance{}, &ContainerInstanceList{})
+	register(&ContainerInstance{}, &ContainerInstanceList{})
 }

@@ -249,5 +249,5 @@ type ServiceList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Service{}, &ServiceList{})
+	register(&Service{}, &ServiceList{})
 }

@@ -719,5 +719,5 @@ type TaskDefinitionList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&TaskDefinition{}, &TaskDefinitionList{})
+	register(&TaskDefinition{}, &TaskDefinitionList{})
 }

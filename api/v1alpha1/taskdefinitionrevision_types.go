@@ -101,5 +101,5 @@ type TaskDefinitionRevisionList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&TaskDefinitionRevision{}, &TaskDefinitionRevisionList{})
+	register(&TaskDefinitionRevision{}, &TaskDefinitionRevisionList{})
 }

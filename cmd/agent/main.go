@@ -69,7 +69,7 @@ func main() {
 	var o options
 	fs := flag.CommandLine
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `longshore-agent registers this host as a Longshore ContainerInstance,
+		_, _ = fmt.Fprintf(fs.Output(), `longshore-agent registers this host as a Longshore ContainerInstance,
 heartbeats through a Lease, and runs the Tasks bound to it on containerd.
 It must run as root next to a containerd daemon.
 

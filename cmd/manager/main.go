@@ -55,7 +55,7 @@ func main() {
 	var o options
 	fs := flag.CommandLine
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `longshore-manager runs the Longshore controllers (Cluster, TaskDefinition,
+		_, _ = fmt.Fprintf(fs.Output(), `longshore-manager runs the Longshore controllers (Cluster, TaskDefinition,
 Task with the scheduler, Service) against a Kubernetes API server.
 
 Usage: longshore-manager [flags]

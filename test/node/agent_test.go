@@ -98,7 +98,7 @@ func TestAgentBinaryRegistersAndHeartbeats(t *testing.T) {
 		if err := env.Client.Get(ctx, key, lease); err != nil {
 			return err
 		}
-		if !lease.Spec.RenewTime.Time.After(first) {
+		if !lease.Spec.RenewTime.After(first) {
 			return fmt.Errorf("renewTime still %v", first)
 		}
 		return nil
