@@ -76,9 +76,10 @@ build: ## Build bin/longshore-manager and bin/longshore-agent.
 ##@ Test
 
 .PHONY: test
-test: ## Every test layer: unit, integration (envtest), node (containerd). Installs what it needs.
+test: ## verify, lint and every test layer: unit, integration (envtest), node (containerd). Installs what it needs.
 	hack/install-tools.sh apt codegen k8s containerd
 	$(MAKE) verify
+	$(MAKE) lint
 	$(MAKE) test-unit
 	$(MAKE) test-integration
 	$(MAKE) test-node

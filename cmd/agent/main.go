@@ -30,9 +30,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -42,6 +39,7 @@ import (
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/internal/agent"
+	"github.com/longshore-io/longshore/internal/kube"
 	lsruntime "github.com/longshore-io/longshore/internal/runtime"
 	"github.com/longshore-io/longshore/internal/version"
 )
@@ -148,15 +146,11 @@ func run(o options, zapOpts zap.Options) error {
 		o.instanceName = strings.ToLower(host.Hostname)
 	}
 
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(ecsv1.AddToScheme(scheme))
-	cfg, err := ctrl.GetConfig()
+	scheme := kube.Scheme()
+	cfg, err := kube.RESTConfig("longshore-agent", o.qps, o.burst)
 	if err != nil {
-		return fmt.Errorf("loading the API server configuration: %w", err)
+		return err
 	}
-	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
-	cfg.UserAgent = "longshore-agent/" + version.Version
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,

@@ -27,15 +27,12 @@ import (
 	"os"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/internal/kube"
 	"github.com/longshore-io/longshore/internal/version"
 )
 
@@ -92,16 +89,12 @@ func run(o options, zapOpts zap.Options) error {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(ecsv1.AddToScheme(scheme))
+	scheme := kube.Scheme()
 
-	cfg, err := ctrl.GetConfig()
+	cfg, err := kube.RESTConfig("longshore-manager", o.qps, o.burst)
 	if err != nil {
-		return fmt.Errorf("loading the API server configuration: %w", err)
+		return err
 	}
-	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
-	cfg.UserAgent = "longshore-manager/" + version.Version
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
