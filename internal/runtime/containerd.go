@@ -21,6 +21,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -34,12 +35,21 @@ type Runtime interface {
 	Close() error
 }
 
+// ContainerRuntime is a Runtime that also runs containers.
+type ContainerRuntime interface {
+	Runtime
+	Containers
+}
+
 // Containerd is the containerd implementation of Runtime. It works in its
 // own containerd namespace (never k8s.io) so it cannot touch other users'
 // containers.
 type Containerd struct {
 	client    *containerd.Client
 	namespace string
+
+	oomMu sync.Mutex
+	oom   map[string]bool // containers seen in /tasks/oom events
 }
 
 // NewContainerd connects to the containerd socket at address. It does not
