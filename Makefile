@@ -19,6 +19,8 @@ GOLANGCI_LINT := $(LONGSHORE_CACHE)/tools/golangci-lint-$(GOLANGCI_LINT_VERSION)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/longshore-io/longshore/internal/version.Version=$(VERSION)
 GO_TEST_FLAGS ?=
+# Packages with node tests (build tag node: root, real containerd, runc, CNI).
+NODE_PKGS := ./internal/network/... ./internal/imagebuild/... ./test/node/...
 IMG_MANAGER ?= longshore/manager:$(VERSION)
 IMG_AGENT ?= longshore/agent:$(VERSION)
 
@@ -96,7 +98,7 @@ test-integration: ## envtest: the real kube-apiserver + etcd (built by `make too
 .PHONY: test-node
 test-node: ## Node tests: the real agent with a real containerd + runc started by the harness (root).
 	hack/install-tools.sh apt containerd k8s
-	KUBEBUILDER_ASSETS=$(K8S_BIN) go test $(GO_TEST_FLAGS) -tags node -count=1 ./test/node/...
+	KUBEBUILDER_ASSETS=$(K8S_BIN) go test $(GO_TEST_FLAGS) -tags node -count=1 -timeout 30m $(NODE_PKGS)
 
 ##@ Local control plane
 

@@ -24,6 +24,10 @@ MANAGER_PORTS=(18080 18081) # metrics, probes
 AGENT_PORTS=(18090 18091)
 AGENT_NAME=${LONGSHORE_DEV_AGENT_NAME:-dev-a}
 COMPONENTS=(etcd kube-apiserver containerd manager agent)
+NETNS_DIR=/run/longshore-dev/netns
+BRIDGE=ls-br0
+TASK_BRIDGE=ls-vpc0
+IMAGE=localhost/longshore/busybox:latest
 
 pidfile() { echo "$RUN/$1.pid"; }
 running() { [[ -f $(pidfile "$1") ]] && kill -0 "$(cat "$(pidfile "$1")")" 2>/dev/null; }
@@ -159,6 +163,9 @@ up() {
 	# hack/containerd.sh keeps its own pid file; link it so status/down see it.
 	ln -sf "$DEV_DIR/containerd/containerd.pid" "$(pidfile containerd)"
 	ln -sf "$DEV_DIR/containerd/containerd.log" "$LOGS/containerd.log"
+	log "importing the sample image $IMAGE (built from busybox-static; no registry needed)"
+	(cd "$LONGSHORE_ROOT" && go run ./hack/imagebuild --ref "$IMAGE" --address "$DEV_DIR/containerd/containerd.sock" \
+		--namespace longshore) >>"$LOGS/install.log" 2>&1 || die "importing $IMAGE failed (log: $LOGS/install.log)"
 
 	start_bg manager "$LONGSHORE_ROOT/bin/longshore-manager" --kubeconfig "$DEV_DIR/manager.kubeconfig" \
 		--metrics-bind-address "127.0.0.1:${MANAGER_PORTS[0]}" --health-probe-bind-address "127.0.0.1:${MANAGER_PORTS[1]}" \
@@ -168,6 +175,8 @@ up() {
 	start_bg agent "$LONGSHORE_ROOT/bin/longshore-agent" --kubeconfig "$DEV_DIR/agent-$AGENT_NAME.kubeconfig" \
 		--instance-name "$AGENT_NAME" --availability-zone a \
 		--containerd-address "$DEV_DIR/containerd/containerd.sock" --containerd-namespace longshore \
+		--state-dir "$DEV_DIR/agent" --log-dir "$LOGS/tasks" --netns-dir "$NETNS_DIR" \
+		--bridge-name "$BRIDGE" --task-bridge-name "$TASK_BRIDGE" \
 		--lease-namespace longshore-system \
 		--metrics-bind-address "127.0.0.1:${AGENT_PORTS[0]}" --health-probe-bind-address "127.0.0.1:${AGENT_PORTS[1]}"
 	wait_for agent 60 curl -fsS "http://127.0.0.1:${AGENT_PORTS[1]}/readyz"
@@ -204,6 +213,14 @@ stop_pid() { # NAME
 
 down() {
 	[[ -d $RUN ]] || { log "nothing to stop ($DEV_DIR does not exist)"; return 0; }
+	if running agent && running kube-apiserver; then
+		# The agent removes each task's containers, namespaces, addresses
+		# and firewall rules as the tasks go; stopping containerd alone
+		# would leave the network behind.
+		log "deleting every Task so that the agent cleans up after them"
+		"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" delete ecstasks --all --all-namespaces --timeout 90s >/dev/null 2>&1 ||
+			warn "some Tasks were not cleaned up within 90s"
+	fi
 	stop_pid agent
 	stop_pid manager
 	if [[ -d $DEV_DIR/containerd ]]; then
@@ -213,6 +230,17 @@ down() {
 	rm -f "$(pidfile containerd)"
 	stop_pid kube-apiserver
 	stop_pid etcd
+	# Whatever a killed agent could not clean: pinned namespaces and bridges.
+	if [[ -d $NETNS_DIR ]]; then
+		for ns in "$NETNS_DIR"/*; do
+			[[ -e $ns ]] || continue
+			umount "$ns" 2>/dev/null || true
+			rm -f "$ns"
+		done
+	fi
+	for br in "$BRIDGE" "$TASK_BRIDGE"; do
+		ip link show "$br" >/dev/null 2>&1 && ip link delete "$br"
+	done
 	local left
 	left=$(awk -v d="$DEV_DIR/" 'index($2, d) == 1 {print $2}' /proc/self/mounts)
 	[[ -z $left ]] || warn "mounts left under $DEV_DIR: $left"

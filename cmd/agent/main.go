@@ -26,12 +26,15 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -40,6 +43,8 @@ import (
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/internal/agent"
 	"github.com/longshore-io/longshore/internal/kube"
+	"github.com/longshore-io/longshore/internal/logs"
+	"github.com/longshore-io/longshore/internal/network"
 	lsruntime "github.com/longshore-io/longshore/internal/runtime"
 	"github.com/longshore-io/longshore/internal/version"
 )
@@ -56,6 +61,18 @@ type options struct {
 	leaseNamespace      string
 	leaseRenewInterval  time.Duration
 	leaseDuration       time.Duration
+	stateDir            string
+	logDir              string
+	netnsDir            string
+	cniPluginDirs       string
+	cniConfDir          string
+	bridgeName          string
+	bridgeCIDR          string
+	taskBridgeName      string
+	taskCIDR            string
+	portRange           string
+	pullPolicy          string
+	concurrency         int
 	metricsAddr         string
 	probeAddr           string
 	qps                 float64
@@ -64,6 +81,10 @@ type options struct {
 }
 
 func main() {
+	// The shim starts this binary as the containers' logging binary.
+	if len(os.Args) > 1 && os.Args[1] == logs.LoggerSubcommand {
+		os.Exit(logs.RunLogger(os.Args[2:]))
+	}
 	var o options
 	fs := flag.CommandLine
 	fs.Usage = func() {
@@ -88,6 +109,18 @@ Flags:
 	fs.StringVar(&o.leaseNamespace, "lease-namespace", "longshore-system", "Namespace of the heartbeat Lease (the manager's namespace).")
 	fs.DurationVar(&o.leaseRenewInterval, "lease-renew-interval", 2*time.Second, "How often the heartbeat Lease is renewed.")
 	fs.DurationVar(&o.leaseDuration, "lease-duration", 10*time.Second, "Validity written into the Lease; keep it several renew intervals long.")
+	fs.StringVar(&o.stateDir, "state-dir", "/var/lib/longshore/agent", "Agent state: task directories (volumes, Secret files, /etc files) and network state.")
+	fs.StringVar(&o.logDir, "log-dir", logs.DefaultRoot, "Container logs, as <log-dir>/<namespace>/<task>/<container>.log (json-file format, rotated).")
+	fs.StringVar(&o.netnsDir, "netns-dir", "/run/longshore/netns", "Where task network namespaces are pinned; must belong to this agent alone.")
+	fs.StringVar(&o.cniPluginDirs, "cni-plugin-dirs", "/usr/lib/cni,/opt/cni/bin", "Comma-separated directories of CNI plugin binaries.")
+	fs.StringVar(&o.cniConfDir, "cni-conf-dir", "/etc/cni/net.d", "Directory of the CNI conflists a Cluster's taskNetwork.cniConfig may name.")
+	fs.StringVar(&o.bridgeName, "bridge-name", "ls-br0", "Linux bridge of bridge-mode tasks.")
+	fs.StringVar(&o.bridgeCIDR, "bridge-cidr", "172.29.0.0/16", "Subnet of bridge-mode tasks (the Cluster's bridgeNetwork.cidr).")
+	fs.StringVar(&o.taskBridgeName, "task-bridge-name", "ls-vpc0", "Linux bridge of awsvpc-mode tasks.")
+	fs.StringVar(&o.taskCIDR, "task-cidr", "", "This instance's awsvpc subnet. Empty: the ContainerInstance's status.taskCIDR, assigned by the manager.")
+	fs.StringVar(&o.portRange, "dynamic-port-range", "49153-65535", "Host ports bridge-mode tasks get when hostPort is 0 or omitted.")
+	fs.StringVar(&o.pullPolicy, "image-pull-behavior", string(lsruntime.PullDefault), "ECS image pull behaviour: default (pull, fall back to a cached image), always, once, prefer-cached.")
+	fs.IntVar(&o.concurrency, "task-concurrency", 16, "Tasks started or stopped at the same time.")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8090", "Address of the Prometheus /metrics endpoint; \"0\" disables it.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8091", "Address of the /healthz and /readyz endpoints.")
 	fs.Float64Var(&o.qps, "kube-api-qps", 20, "Sustained requests per second to the API server.")
@@ -106,6 +139,26 @@ Flags:
 		ctrl.Log.Error(err, "Agent failed")
 		os.Exit(1)
 	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func parsePortRange(s string) (int32, int32, error) {
+	lo, hi, ok := strings.Cut(s, "-")
+	a, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+	b, err2 := strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+	if !ok || err1 != nil || err2 != nil || a == 0 || a > b {
+		return 0, 0, fmt.Errorf("--dynamic-port-range=%q: want LOW-HIGH, e.g. 49153-65535", s)
+	}
+	return int32(a), int32(b), nil
 }
 
 func parsePorts(flagName, s string) ([]int32, error) {
@@ -152,10 +205,33 @@ func run(o options, zapOpts zap.Options) error {
 		return err
 	}
 
+	pullPolicy := lsruntime.PullPolicy(o.pullPolicy)
+	switch pullPolicy {
+	case lsruntime.PullDefault, lsruntime.PullAlways, lsruntime.PullOnce, lsruntime.PullPreferCached:
+	default:
+		return fmt.Errorf("--image-pull-behavior=%q: want default, always, once or prefer-cached", o.pullPolicy)
+	}
+	portMin, portMax, err := parsePortRange(o.portRange)
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("locating the agent binary (it is the containers' logging binary): %w", err)
+	}
+
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress: o.probeAddr,
+		// Cache only what concerns this instance: its own Tasks (a field
+		// selector served by the CRD's selectableFields) and its own
+		// ContainerInstance. API load grows with tasks per host, not with
+		// the size of the cluster.
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&ecsv1.Task{}:              {Field: fields.OneTermEqualSelector("spec.containerInstance", o.instanceName)},
+			&ecsv1.ContainerInstance{}: {Field: fields.OneTermEqualSelector("metadata.name", o.instanceName)},
+		}},
 	})
 	if err != nil {
 		return fmt.Errorf("creating the agent's manager: %w", err)
@@ -183,6 +259,29 @@ func run(o options, zapOpts zap.Options) error {
 	hb := &agent.Heartbeat{
 		Client: direct, Namespace: o.leaseNamespace, InstanceName: o.instanceName,
 		Interval: o.leaseRenewInterval, Duration: o.leaseDuration, Clock: clock.RealClock{},
+	}
+	netw, err := agent.NewInstanceNetwork(network.Config{
+		StateDir: filepath.Join(o.stateDir, "network"), NetNSDir: o.netnsDir,
+		PluginDirs: splitList(o.cniPluginDirs), ConfDir: o.cniConfDir,
+		BridgeName: o.bridgeName, BridgeCIDR: o.bridgeCIDR, TaskBridgeName: o.taskBridgeName, TaskCIDR: o.taskCIDR,
+		PortRangeMin: portMin, PortRangeMax: portMax, ReservedPorts: ports,
+	}, direct, o.instanceName)
+	if err != nil {
+		return fmt.Errorf("setting up CNI: %w", err)
+	}
+	tasks := &agent.TaskReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Runtime: rt, Network: netw,
+		InstanceName: o.instanceName, StateDir: o.stateDir, PullPolicy: pullPolicy,
+		LogURI:   agent.FileLogs(self, o.logDir),
+		Recorder: mgr.GetEventRecorder("longshore-agent"), Clock: clock.RealClock{},
+		MaxConcurrentReconciles: o.concurrency,
+	}
+	if err := tasks.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := mgr.Add(&agent.GarbageCollector{Cache: mgr.GetCache(), Client: mgr.GetClient(), Runtime: rt,
+		Network: netw, Instance: o.instanceName, Interval: 10 * time.Minute}); err != nil {
+		return err
 	}
 	if err := mgr.Add(reg); err != nil {
 		return err

@@ -578,7 +578,8 @@ func (c *Containerd) Events(ctx context.Context) (<-chan Event, error) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-errC:
+			case err := <-errC:
+				_ = err // the subscription broke (containerd restarted): the caller resubscribes
 				return
 			case env, ok := <-envC:
 				if !ok {

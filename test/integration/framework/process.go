@@ -87,6 +87,24 @@ type Process struct {
 // StartProcess runs bin with args; the test's cleanup stops it.
 func StartProcess(t *testing.T, bin string, args ...string) *Process {
 	t.Helper()
+	p := StartUnmanaged(t, bin, args...)
+	t.Cleanup(func() { p.StopAndReport(t) })
+	return p
+}
+
+// StopAndReport stops the process and, if the test failed, logs the tail of
+// its output.
+func (p *Process) StopAndReport(t *testing.T) {
+	_ = p.Stop(10 * time.Second)
+	if t.Failed() {
+		b, _ := os.ReadFile(p.Log)
+		t.Logf("%s output:\n%s", filepath.Base(p.Cmd.Path), tail(string(b), 60))
+	}
+}
+
+// StartUnmanaged runs bin with args; the caller stops it (StopAndReport).
+func StartUnmanaged(t *testing.T, bin string, args ...string) *Process {
+	t.Helper()
 	logPath := filepath.Join(t.TempDir(), filepath.Base(bin)+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -99,13 +117,6 @@ func StartProcess(t *testing.T, bin string, args ...string) *Process {
 	}
 	p := &Process{Cmd: cmd, Log: logPath, done: make(chan error, 1)}
 	go func() { p.done <- cmd.Wait(); _ = f.Close() }()
-	t.Cleanup(func() {
-		_ = p.Stop(10 * time.Second)
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("%s output:\n%s", filepath.Base(bin), tail(string(b), 60))
-		}
-	})
 	return p
 }
 

@@ -1,0 +1,178 @@
+//go:build node
+
+/*
+Copyright 2026 The Longshore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package node
+
+import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+)
+
+func health(t *ecsv1.Task) map[string]ecsv1.HealthStatus {
+	out := map[string]ecsv1.HealthStatus{}
+	for _, c := range t.Status.Containers {
+		out[c.Name] = c.HealthStatus
+	}
+	return out
+}
+
+func TestHealthChecksOfEveryKind(t *testing.T) {
+	n := newNode(t, "node-health")
+	app := container("app", "httpd", "-f", "-p", "8080", "-h", "/www")
+	app.HealthCheck = &ecsv1.HealthCheck{HTTPGet: &ecsv1.HTTPGetProbe{Path: "/", Port: 8080}, Interval: 5, Timeout: 2, Retries: 2}
+	tcp := container("tcp", "httpd", "-f", "-p", "8081", "-h", "/www")
+	tcp.HealthCheck = &ecsv1.HealthCheck{TCPSocket: &ecsv1.TCPSocketProbe{Port: 8081}, Interval: 5, Timeout: 2, Retries: 2}
+	shell := container("shell", "sleep", "3600")
+	shell.HealthCheck = &ecsv1.HealthCheck{Command: []string{"CMD-SHELL", "test -f /www/index.html && exit 0"}, Interval: 5, Timeout: 2, Retries: 2}
+	failing := container("failing", "sleep", "3600")
+	failing.Essential = ptr.To(false)
+	failing.HealthCheck = &ecsv1.HealthCheck{Command: []string{"CMD", "false"}, Interval: 5, Timeout: 2, Retries: 1}
+	side := container("side", "sleep", "3600")
+	side.Essential = ptr.To(false)
+	side.DependsOn = []ecsv1.ContainerDependency{{ContainerName: "app", Condition: ecsv1.DependencyHealthy}}
+	task := n.task("health", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone,
+		ContainerDefinitions: []ecsv1.ContainerDefinition{app, tcp, shell, failing, side}})
+
+	got := n.wait(task, 60*time.Second, "healthy and running", func(tk *ecsv1.Task) error {
+		h := health(tk)
+		if tk.Status.LastStatus != ecsv1.TaskRunning || tk.Status.HealthStatus != ecsv1.HealthHealthy ||
+			h["app"] != ecsv1.HealthHealthy || h["tcp"] != ecsv1.HealthHealthy || h["shell"] != ecsv1.HealthHealthy ||
+			h["failing"] != ecsv1.HealthUnhealthy {
+			return fmt.Errorf("lastStatus %s health %s containers %v", tk.Status.LastStatus, tk.Status.HealthStatus, h)
+		}
+		return nil
+	})
+	var appStarted, sideStarted time.Time
+	for _, c := range got.Status.Containers {
+		switch c.Name {
+		case "app":
+			appStarted = c.StartedAt.Time
+		case "side":
+			if c.StartedAt == nil || c.LastStatus != ecsv1.ContainerRunning {
+				t.Fatalf("side not running: %+v", c)
+			}
+			sideStarted = c.StartedAt.Time
+		}
+	}
+	// side waited for app's first successful probe (about a second).
+	if !sideStarted.After(appStarted) {
+		t.Errorf("side started at %v, not after app (%v) became HEALTHY", sideStarted, appStarted)
+	}
+	n.deleteTask(task)
+}
+
+func TestOutOfMemoryIsReported(t *testing.T) {
+	n := newNode(t, "node-oom")
+	c := container("hog", "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1")
+	c.Memory = ptr.To[int32](16)
+	task := n.task("oom", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, ContainerDefinitions: []ecsv1.ContainerDefinition{c}})
+	got := n.wait(task, 60*time.Second, "STOPPED", phase(ecsv1.TaskStopped))
+	want := "OutOfMemoryError: Container killed due to memory usage"
+	if got.Status.StoppedReason != want || got.Status.Containers[0].Reason != want {
+		t.Errorf("task reason %q, container reason %q; want %q", got.Status.StoppedReason, got.Status.Containers[0].Reason, want)
+	}
+	if ec := got.Status.Containers[0].ExitCode; ec == nil || *ec != 137 {
+		t.Errorf("exit code %v, want 137", ec)
+	}
+}
+
+// containerPID asks containerd for the PID of a task's container.
+func (n *node) containerPID(id string) string {
+	out, err := exec.Command(filepath.Join(containerdBin(n.t), "ctr"), "--address", n.Sock, "-n", ctrdNamespace, "tasks", "ls").Output()
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[0] == id {
+			return f[1]
+		}
+	}
+	return ""
+}
+
+func TestAgentCrashRestartsNothing(t *testing.T) {
+	n := newNode(t, "node-crash")
+	long := container("long", "sleep", "3600")
+	short := container("short", "sh", "-c", "sleep 6; exit 4") // exits while the agent is down
+	keep := n.task("keep", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeAWSVPC, ContainerDefinitions: []ecsv1.ContainerDefinition{long}})
+	dies := n.task("dies", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, ContainerDefinitions: []ecsv1.ContainerDefinition{short}})
+	k := n.wait(keep, 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
+	n.wait(dies, 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
+	id := k.Status.Containers[0].RuntimeID
+	pid := n.containerPID(id)
+	if pid == "" {
+		t.Fatalf("no PID for %s", id)
+	}
+
+	n.killAgent()
+	time.Sleep(8 * time.Second) // "short" exits meanwhile
+	n.startAgent()
+
+	// The surviving task is re-adopted: same process, still RUNNING.
+	got := n.wait(dies, 60*time.Second, "STOPPED after the restart", phase(ecsv1.TaskStopped))
+	if got.Status.StopCode != ecsv1.StopCodeEssentialContainerExited {
+		t.Errorf("dies: stopCode %q", got.Status.StopCode)
+	}
+	if ec := got.Status.Containers[0].ExitCode; ec == nil || *ec != 4 {
+		t.Errorf("dies: exit code %v, want 4", ec)
+	}
+	k = n.wait(keep, 10*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
+	if now := n.containerPID(id); now != pid {
+		t.Errorf("container %s PID %s before the agent crash, %s after: it was restarted", id, pid, now)
+	}
+	// And it still obeys: stopping it works.
+	patch := client.MergeFrom(k.DeepCopy())
+	k.Spec.DesiredStatus = ecsv1.DesiredStopped
+	if err := env.Client.Patch(t.Context(), k, patch); err != nil {
+		t.Fatal(err)
+	}
+	n.wait(keep, 60*time.Second, "STOPPED", phase(ecsv1.TaskStopped))
+}
+
+func TestRestartPolicy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the 60 s minimum restartAttemptPeriod")
+	}
+	n := newNode(t, "node-restart")
+	c := container("flaky", "sh", "-c", "sleep 61; exit 2")
+	c.RestartPolicy = &ecsv1.RestartPolicy{Enabled: true, RestartAttemptPeriod: 60, IgnoredExitCodes: []int32{0}}
+	task := n.task("restart", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, ContainerDefinitions: []ecsv1.ContainerDefinition{c}})
+	got := n.wait(task, 120*time.Second, "restarted once", func(tk *ecsv1.Task) error {
+		if len(tk.Status.Containers) == 0 || tk.Status.Containers[0].RestartCount != 1 || tk.Status.Containers[0].LastStatus != ecsv1.ContainerRunning {
+			return fmt.Errorf("containers %+v, lastStatus %s", tk.Status.Containers, tk.Status.LastStatus)
+		}
+		return nil
+	})
+	if got.Status.LastStatus != ecsv1.TaskRunning {
+		t.Errorf("task %s, want RUNNING after an in-place restart", got.Status.LastStatus)
+	}
+	if ec := got.Status.Containers[0].ExitCode; ec == nil || *ec != 2 {
+		t.Errorf("last exit code %v, want 2", ec)
+	}
+	n.deleteTask(task)
+}
