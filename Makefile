@@ -73,7 +73,7 @@ verify: generate manifests ## Fail if generated files are out of date.
 .PHONY: build
 build: ## Build bin/longshore-manager and bin/longshore-agent.
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/longshore-manager ./cmd/manager
-	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/longshore-agent ./cmd/agent
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/longshore-agent ./cmd/agent
 
 ##@ Test
 
@@ -99,6 +99,16 @@ test-integration: ## envtest: the real kube-apiserver + etcd (built by `make too
 test-node: ## Node tests: the real agent with a real containerd + runc started by the harness (root).
 	hack/install-tools.sh apt containerd k8s
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go test $(GO_TEST_FLAGS) -tags node -count=1 -timeout 30m $(NODE_PKGS)
+
+##@ Benchmarks
+
+.PHONY: bench-agent
+bench-agent: ## Agent: apply→RUNNING p50/p99 vs a direct containerd+CNI baseline, 50 tasks at once, RSS (root).
+	hack/install-tools.sh apt containerd k8s
+	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -tags node,bench -count=1 -timeout 60m -run TestBenchAgent -v ./test/node/ | grep -v '^\s*{"level"'
+
+.PHONY: bench
+bench: bench-agent ## Every benchmark.
 
 ##@ Local control plane
 

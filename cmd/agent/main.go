@@ -42,6 +42,7 @@ import (
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/internal/agent"
+	"github.com/longshore-io/longshore/internal/initproc"
 	"github.com/longshore-io/longshore/internal/kube"
 	"github.com/longshore-io/longshore/internal/logs"
 	"github.com/longshore-io/longshore/internal/network"
@@ -84,6 +85,10 @@ func main() {
 	// The shim starts this binary as the containers' logging binary.
 	if len(os.Args) > 1 && os.Args[1] == logs.LoggerSubcommand {
 		os.Exit(logs.RunLogger(os.Args[2:]))
+	}
+	// Containers with initProcessEnabled run this binary as their PID 1.
+	if len(os.Args) > 1 && os.Args[1] == initproc.Subcommand {
+		os.Exit(initproc.Main(os.Args[2:]))
 	}
 	var o options
 	fs := flag.CommandLine
@@ -244,6 +249,9 @@ func run(o options, zapOpts zap.Options) error {
 	}
 
 	rt, err := lsruntime.NewContainerd(o.containerdAddress, o.containerdNamespace)
+	if err == nil {
+		rt.InitBinary = self
+	}
 	if err != nil {
 		return err
 	}

@@ -282,6 +282,8 @@ func (t *taskRun) applyRestartPolicies(ctx context.Context, defs []ecsv1.Contain
 			continue
 		}
 		next := attempt(c) + 1
+		// Keep what the exit was before the container is replaced.
+		t.reportContainers(byNameDefs(defs))
 		t.log.Info("Restarting container by its restart policy", "container", d.Name, "exitCode", c.ExitCode, "restartCount", next)
 		t.r.health.Stop(c.ID)
 		if err := t.r.Runtime.Delete(ctx, c.ID); err != nil {

@@ -48,6 +48,11 @@ type Containerd struct {
 	client    *containerd.Client
 	namespace string
 
+	// InitBinary is mounted into containers that ask for an init process
+	// (ContainerSpec.Init) and runs as their PID 1; it must be a static
+	// binary that implements internal/initproc (the agent itself).
+	InitBinary string
+
 	oomMu sync.Mutex
 	oom   map[string]bool // containers seen in /tasks/oom events
 }

@@ -39,6 +39,8 @@ import (
 	"github.com/containerd/typeurl/v2"
 	"github.com/distribution/reference"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/longshore-io/longshore/internal/initproc"
 )
 
 const (
@@ -136,7 +138,10 @@ func (c *Containerd) Create(ctx context.Context, spec ContainerSpec) error {
 	if spec.LogURI != nil {
 		labels[labelLogURI] = spec.LogURI.String()
 	}
-	opts, err := specOpts(spec, img, cfg.Config.Entrypoint, cfg.Config.Cmd)
+	if spec.Init && c.InitBinary == "" {
+		return fmt.Errorf("initProcessEnabled needs the agent's init binary, and none is configured")
+	}
+	opts, err := specOpts(spec, img, cfg.Config.Entrypoint, cfg.Config.Cmd, c.InitBinary)
 	if err != nil {
 		return err
 	}
@@ -172,10 +177,15 @@ func processArgs(entrypoint, command, imageEntrypoint, imageCmd []string) []stri
 	}
 }
 
-func specOpts(spec ContainerSpec, img containerd.Image, imageEntrypoint, imageCmd []string) ([]oci.SpecOpts, error) {
+func specOpts(spec ContainerSpec, img containerd.Image, imageEntrypoint, imageCmd []string, initBinary string) ([]oci.SpecOpts, error) {
 	args := processArgs(spec.Entrypoint, spec.Command, imageEntrypoint, imageCmd)
 	if len(args) == 0 {
 		return nil, fmt.Errorf("container has no command: the image defines no ENTRYPOINT or CMD and the task definition sets neither entryPoint nor command")
+	}
+	if spec.Init {
+		args = initproc.Args(args)
+		spec.Mounts = append(spec.Mounts, Mount{Type: "bind", Source: initBinary, Destination: initproc.MountPath,
+			Options: []string{"rbind", "ro"}})
 	}
 	opts := []oci.SpecOpts{oci.WithDefaultSpec(), oci.WithDefaultUnixDevices, oci.WithImageConfig(img), oci.WithProcessArgs(args...)}
 	if len(spec.Env) > 0 {

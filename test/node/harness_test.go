@@ -315,3 +315,11 @@ func containerdBin(t *testing.T) string {
 	}
 	return strings.TrimPrefix(strings.TrimSpace(string(out)), "CONTAINERD_BIN=")
 }
+
+func namespacesCtx(t *testing.T) context.Context {
+	return namespaces.WithNamespace(t.Context(), ctrdNamespace)
+}
+
+func execCommand(name string, args ...string) error {
+	return exec.Command(name, args...).Run()
+}

@@ -176,3 +176,32 @@ func TestRestartPolicy(t *testing.T) {
 	}
 	n.deleteTask(task)
 }
+
+// TestInitProcess: with initProcessEnabled the agent's init is PID 1, and
+// it forwards SIGTERM, so a plain `sleep` (which as PID 1 would ignore it)
+// stops at once instead of after stopTimeout.
+func TestInitProcess(t *testing.T) {
+	n := newNode(t, "node-init")
+	c := container("main", "sleep", "3600")
+	c.StopTimeout = ptr.To[int32](30)
+	c.LinuxParameters = &ecsv1.LinuxParameters{InitProcessEnabled: true}
+	task := n.task("init", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, ContainerDefinitions: []ecsv1.ContainerDefinition{c}})
+	got := n.wait(task, 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
+	out, err := n.exec(got, "main", "cat", "/proc/1/cmdline")
+	if err != nil || !strings.Contains(out, "/.longshore/init") {
+		t.Fatalf("PID 1 is %q (%v), want the init", out, err)
+	}
+	start := time.Now()
+	patch := client.MergeFrom(got.DeepCopy())
+	got.Spec.DesiredStatus = ecsv1.DesiredStopped
+	if err := env.Client.Patch(t.Context(), got, patch); err != nil {
+		t.Fatal(err)
+	}
+	got = n.wait(task, 60*time.Second, "STOPPED", phase(ecsv1.TaskStopped))
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("stop took %s: SIGTERM was not forwarded", took)
+	}
+	if ec := got.Status.Containers[0].ExitCode; ec == nil || *ec != 143 {
+		t.Errorf("exit code %v, want 143 (the child's SIGTERM)", ec)
+	}
+}

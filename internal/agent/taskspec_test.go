@@ -1,0 +1,129 @@
+/*
+Copyright 2026 The Longshore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package agent
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	lsruntime "github.com/longshore-io/longshore/internal/runtime"
+)
+
+func TestBuildContainerSpec(t *testing.T) {
+	task := &ecsv1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "t1", UID: "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"},
+		Spec: ecsv1.TaskSpec{Overrides: &ecsv1.TaskOverride{ContainerOverrides: []ecsv1.ContainerOverride{{
+			Name: "web", Command: []string{"serve", "--fast"}, Memory: ptr.To[int32](256),
+			Environment: []ecsv1.KeyValuePair{{Name: "MODE", Value: "override"}, {Name: "NEW", Value: "1"}},
+		}}}}}
+	td := &ecsv1.TaskDefinitionSpec{Volumes: []ecsv1.Volume{{Name: "scratch"}, {Name: "creds", Secret: &ecsv1.SecretVolume{SecretName: "s"}}}}
+	def := &ecsv1.ContainerDefinition{
+		Name: "web", Image: "busybox", CPU: 512, Memory: ptr.To[int32](128), MemoryReservation: ptr.To[int32](64),
+		EntryPoint: []string{"/bin/app"}, Command: []string{"run"}, User: "1000:1000", WorkingDirectory: "/srv",
+		Hostname: "web-1", Privileged: true, ReadonlyRootFilesystem: true,
+		Environment:  []ecsv1.KeyValuePair{{Name: "MODE", Value: "def"}, {Name: "KEEP", Value: "k"}},
+		DockerLabels: map[string]string{"team": "a"},
+		MountPoints:  []ecsv1.MountPoint{{SourceVolume: "scratch", ContainerPath: "/data"}, {SourceVolume: "creds", ContainerPath: "/creds"}},
+		Ulimits:      []ecsv1.Ulimit{{Name: "nofile", SoftLimit: 1024, HardLimit: 4096}},
+		LinuxParameters: &ecsv1.LinuxParameters{
+			Capabilities:     &ecsv1.KernelCapabilities{Add: []ecsv1.Capability{"NET_ADMIN"}, Drop: []ecsv1.Capability{"MKNOD"}},
+			SharedMemorySize: ptr.To[int32](32),
+			Tmpfs:            []ecsv1.Tmpfs{{ContainerPath: "/run", Size: 16, MountOptions: []string{"noexec"}}},
+		},
+	}
+	got, err := buildContainerSpec(containerInput{Task: task, Revision: "web:3", TD: td, Def: def, Attempt: 2,
+		NetNSPath: "/run/ns/x", SecretEnv: map[string]string{"PW": "s3cr3t"},
+		VolumeDirs: map[string]string{"scratch": "/state/v/scratch", "creds": "/state/f/creds"},
+		EtcDir:     "/state/etc/web", CgroupParent: "/longshore/abc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := lsruntime.ContainerSpec{
+		ID:    "0f1e2d3c4b5a6978-web-2",
+		Image: "busybox",
+		Labels: map[string]string{"team": "a",
+			lsruntime.LabelTaskUID: string(task.UID), lsruntime.LabelTaskNamespace: "ns", lsruntime.LabelTaskName: "t1",
+			lsruntime.LabelContainer: "web", lsruntime.LabelAttempt: "2", lsruntime.LabelRevision: "web:3"},
+		Entrypoint: []string{"/bin/app"},
+		Command:    []string{"serve", "--fast"},
+		Env:        []string{"KEEP=k", "MODE=override", "NEW=1", "PW=s3cr3t"},
+		User:       "1000:1000", WorkingDir: "/srv", Hostname: "web-1", NetNSPath: "/run/ns/x",
+		CPUShares: 512, MemoryLimit: 256 * mib, MemoryReservation: 64 * mib,
+		CgroupParent: "/longshore/abc", Privileged: true, ReadonlyRootfs: true,
+		CapAdd: []string{"NET_ADMIN"}, CapDrop: []string{"MKNOD"}, ShmSizeBytes: 32 * mib,
+		Rlimits: []lsruntime.Rlimit{{Type: "RLIMIT_NOFILE", Soft: 1024, Hard: 4096}},
+		Mounts: []lsruntime.Mount{
+			{Type: "bind", Source: "/state/etc/web/hosts", Destination: "/etc/hosts", Options: []string{"rbind", "rprivate", "ro"}},
+			{Type: "bind", Source: "/state/etc/web/resolv.conf", Destination: "/etc/resolv.conf", Options: []string{"rbind", "rprivate", "ro"}},
+			{Type: "bind", Source: "/state/etc/web/hostname", Destination: "/etc/hostname", Options: []string{"rbind", "rprivate", "ro"}},
+			{Type: "bind", Source: "/state/v/scratch", Destination: "/data", Options: []string{"rbind", "rprivate"}},
+			{Type: "bind", Source: "/state/f/creds", Destination: "/creds", Options: []string{"rbind", "rprivate", "ro"}},
+			{Type: "tmpfs", Source: "tmpfs", Destination: "/run", Options: []string{"noexec", "size=16m", "nosuid"}},
+		},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("spec (-want +got):\n%s", d)
+	}
+
+	if _, err := buildContainerSpec(containerInput{Task: task, TD: &ecsv1.TaskDefinitionSpec{PidMode: "task"}, Def: &ecsv1.ContainerDefinition{Name: "x"}}); err == nil ||
+		!strings.Contains(err.Error(), "not supported") {
+		t.Errorf("pidMode task: err = %v, want a clear refusal", err)
+	}
+}
+
+func TestContainerIDFitsContainerd(t *testing.T) {
+	long := strings.Repeat("c", 63)
+	id := lsruntime.ContainerID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", long, 12)
+	if len(id) > 76 || !strings.HasSuffix(id, "-12") {
+		t.Errorf("ID %q (%d chars)", id, len(id))
+	}
+	if lsruntime.ContainerID("u", long, 1) == lsruntime.ContainerID("u", long[:62]+"d", 1) {
+		t.Error("shortened names collide")
+	}
+}
+
+func TestEtcFiles(t *testing.T) {
+	hosts := hostsFile("web", "10.0.0.5", []ecsv1.HostEntry{{Hostname: "db", IPAddress: "10.0.0.9"}})
+	if !strings.Contains(hosts, "10.0.0.5\tweb\n") || !strings.Contains(hosts, "10.0.0.9\tdb\n") || !strings.HasPrefix(hosts, "127.0.0.1\tlocalhost") {
+		t.Errorf("hosts:\n%s", hosts)
+	}
+	host := "nameserver 127.0.0.53\nnameserver 192.0.2.1\nsearch example.org\noptions edns0\n"
+	if got, want := resolvConf(host, nil, true), "nameserver 192.0.2.1\nsearch example.org\noptions edns0\n"; got != want {
+		t.Errorf("own namespace: got %q, want %q", got, want)
+	}
+	if got := resolvConf(host, nil, false); !strings.Contains(got, "127.0.0.53") {
+		t.Errorf("host network keeps the host's resolver: %q", got)
+	}
+	if got, want := resolvConf(host, []string{"9.9.9.9"}, true), "nameserver 9.9.9.9\nsearch example.org\noptions edns0\n"; got != want {
+		t.Errorf("dnsServers: got %q, want %q", got, want)
+	}
+}
+
+func TestRegistryAuthHelpers(t *testing.T) {
+	for in, want := range map[string]string{"https://reg:5000/v1/": "reg:5000", "reg:5000": "reg:5000", "https://index.docker.io/v1/": "registry-1.docker.io"} {
+		if got := registryHost(in); got != want {
+			t.Errorf("registryHost(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if u, p, ok := decodeBasic("dXNlcjpwYTpzcw=="); !ok || u != "user" || p != "pa:ss" {
+		t.Errorf("decodeBasic = %q %q %v", u, p, ok)
+	}
+}
