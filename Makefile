@@ -56,13 +56,13 @@ fmt: ## gofmt the tree.
 .PHONY: vet
 vet: ## go vet, with and without the test build tags.
 	go vet ./...
-	go vet -tags integration,node ./...
+	go vet -tags integration,node,bench ./...
 
 .PHONY: lint
 lint: vet ## gofmt check, go vet and golangci-lint (when it could be built).
 	@out=$$(gofmt -s -l $$(git ls-files '*.go')); if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@hack/install-tools.sh lint
-	@if [[ -x $(GOLANGCI_LINT) ]]; then $(GOLANGCI_LINT) run --build-tags integration,node ./...; else echo "golangci-lint unavailable: gofmt + go vet only"; fi
+	@if [[ -x $(GOLANGCI_LINT) ]]; then $(GOLANGCI_LINT) run --build-tags integration,node,bench ./...; else echo "golangci-lint unavailable: gofmt + go vet only"; fi
 
 .PHONY: verify
 verify: generate manifests ## Fail if generated files are out of date.

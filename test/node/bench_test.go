@@ -22,6 +22,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -246,5 +247,5 @@ func TestBenchAgent(t *testing.T) {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func runIP(args ...string) error {
-	return execCommand("ip", args...)
+	return exec.Command("ip", args...).Run()
 }

@@ -319,7 +319,3 @@ func containerdBin(t *testing.T) string {
 func namespacesCtx(t *testing.T) context.Context {
 	return namespaces.WithNamespace(t.Context(), ctrdNamespace)
 }
-
-func execCommand(name string, args ...string) error {
-	return exec.Command(name, args...).Run()
-}
