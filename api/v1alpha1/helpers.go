@@ -17,6 +17,7 @@ limitations under the License.
 package v1alpha1
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -117,4 +118,38 @@ func PhaseIndex(p TaskStatusPhase) int {
 		}
 	}
 	return -1
+}
+
+// AnnotationReservation on a Task records, as JSON, the resources the
+// scheduler reserved for it on its instance (from the revision and the
+// overrides), so that accounting never re-reads revisions. The manager
+// writes it once, when it resolves the revision.
+const AnnotationReservation = "ecs.longshore.io/reservation"
+
+// Reservation is what a task holds on its instance.
+type Reservation struct {
+	CPU          int64   `json:"cpu"`
+	Memory       int64   `json:"memory"`
+	TCPPorts     []int32 `json:"tcpPorts,omitempty"`
+	UDPPorts     []int32 `json:"udpPorts,omitempty"`
+	DynamicPorts int     `json:"dynamicPorts,omitempty"`
+}
+
+// ReservationOf reads a task's reservation annotation.
+func ReservationOf(t *Task) (Reservation, bool) {
+	raw, ok := t.Annotations[AnnotationReservation]
+	if !ok {
+		return Reservation{}, false
+	}
+	var r Reservation
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		return Reservation{}, false
+	}
+	return r, true
+}
+
+// String renders the reservation as the annotation value.
+func (r Reservation) String() string {
+	b, _ := json.Marshal(r)
+	return string(b)
 }

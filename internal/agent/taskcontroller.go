@@ -411,6 +411,9 @@ func (t *taskRun) cleanup(ctx context.Context) error {
 			}
 		}
 	}
+	if err := removeTaskCgroup(cgroupParent(task)); err != nil {
+		return err
+	}
 	if err := os.RemoveAll(r.taskDir(task)); err != nil {
 		return fmt.Errorf("removing the task directory: %w", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -312,6 +313,11 @@ func (t *taskRun) setupNetwork(ctx context.Context, td *ecsv1.TaskDefinitionSpec
 	case ecsv1.NetworkModeHost:
 		for _, d := range td.ContainerDefinitions {
 			for _, p := range d.PortMappings {
+				if _, exists := t.containers[d.Name]; !exists {
+					if err := hostPortFree(p.ContainerPort, string(p.Protocol)); err != nil {
+						return nil, nil, fmt.Errorf("container %s: %w", d.Name, err)
+					}
+				}
 				bindings[d.Name] = append(bindings[d.Name], ecsv1.NetworkBinding{BindIP: "0.0.0.0",
 					ContainerPort: p.ContainerPort, HostPort: p.ContainerPort, Protocol: p.Protocol})
 			}
@@ -366,6 +372,23 @@ func (t *taskRun) setupNetwork(ctx context.Context, td *ecsv1.TaskDefinitionSpec
 	}
 }
 
+// hostPortFree checks that nothing on the host holds port/proto.
+func hostPortFree(port int32, proto string) error {
+	addr := fmt.Sprintf("0.0.0.0:%d", port)
+	if proto == string(ecsv1.ProtocolUDP) {
+		c, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return fmt.Errorf("host port %d/udp is already in use on the host", port)
+		}
+		return c.Close()
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("host port %d/tcp is already in use on the host", port)
+	}
+	return l.Close()
+}
+
 func orAll(ip string) string {
 	if ip == "" {
 		return "0.0.0.0"
@@ -412,6 +435,13 @@ func (t *taskRun) createContainers(ctx context.Context, td *ecsv1.TaskDefinition
 		return nil
 	}
 	dir := r.taskDir(task)
+	cpu, mem, err := taskLimits(task, td)
+	if err != nil {
+		return userErrorf("%v", err)
+	}
+	if err := ensureTaskCgroup(cgroupParent(task), cpu, mem); err != nil {
+		return err
+	}
 	volumeDirs, err := t.prepareVolumes(ctx, td, dir)
 	if err != nil {
 		return err
@@ -488,6 +518,32 @@ func (t *taskRun) createContainers(ctx context.Context, td *ecsv1.TaskDefinition
 		}
 	}
 	return nil
+}
+
+// taskLimits are the task-level cpu units and memory MiB (overrides win).
+func taskLimits(task *ecsv1.Task, td *ecsv1.TaskDefinitionSpec) (int64, int64, error) {
+	cpuS, memS := td.CPU, td.Memory
+	if ov := task.Spec.Overrides; ov != nil {
+		if ov.CPU != "" {
+			cpuS = ov.CPU
+		}
+		if ov.Memory != "" {
+			memS = ov.Memory
+		}
+	}
+	var cpu, mem int64
+	var err error
+	if cpuS != "" {
+		if cpu, err = ecsv1.ParseTaskCPU(cpuS); err != nil {
+			return 0, 0, err
+		}
+	}
+	if memS != "" {
+		if mem, err = ecsv1.ParseTaskMemory(memS); err != nil {
+			return 0, 0, err
+		}
+	}
+	return cpu, mem, nil
 }
 
 // shortHostname is the default hostname of a task's own namespace.

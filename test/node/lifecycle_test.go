@@ -20,6 +20,8 @@ package node
 
 import (
 	"fmt"
+	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -203,5 +205,53 @@ func TestInitProcess(t *testing.T) {
 	}
 	if ec := got.Status.Containers[0].ExitCode; ec == nil || *ec != 143 {
 		t.Errorf("exit code %v, want 143 (the child's SIGTERM)", ec)
+	}
+}
+
+// TestTaskLevelLimitsAndTakenPort: task-level cpu and memory become the
+// task cgroup's limits; a host port already taken stops the task with a
+// reason that names it.
+func TestTaskLevelLimitsAndTakenPort(t *testing.T) {
+	n := newNode(t, "node-limits")
+	c := container("main", "sleep", "3600")
+	c.Memory = nil
+	task := n.task("limits", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, CPU: "0.5 vCPU", Memory: "96",
+		ContainerDefinitions: []ecsv1.ContainerDefinition{c}})
+	got := n.wait(task, 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
+	// The container sees the task's limit as its own cgroup's ancestor.
+	out, err := n.exec(got, "main", "cat", "/proc/self/cgroup")
+	if err != nil || !strings.Contains(out, "/longshore/") {
+		t.Fatalf("container cgroup %q (%v), want one under /longshore/", out, err)
+	}
+	parent := "/longshore/" + strings.ReplaceAll(string(got.UID), "-", "")
+	memFile := "/sys/fs/cgroup/memory" + parent + "/memory.limit_in_bytes"
+	cpuFile := "/sys/fs/cgroup/cpu" + parent + "/cpu.cfs_quota_us"
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		memFile, cpuFile = "/sys/fs/cgroup"+parent+"/memory.max", "/sys/fs/cgroup"+parent+"/cpu.max"
+	}
+	if b, _ := os.ReadFile(memFile); strings.TrimSpace(string(b)) != fmt.Sprint(96*1024*1024) {
+		t.Errorf("%s = %q, want 96 MiB", memFile, b)
+	}
+	if b, _ := os.ReadFile(cpuFile); !strings.HasPrefix(strings.TrimSpace(string(b)), "50000") {
+		t.Errorf("%s = %q, want a quota of half a CPU (50000 of 100000)", cpuFile, b)
+	}
+	n.deleteTask(task)
+	if _, err := os.Stat(filepath.Dir(memFile)); err == nil {
+		t.Errorf("task cgroup %s left behind", filepath.Dir(memFile))
+	}
+
+	l, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	port := l.Addr().(*net.TCPAddr).Port
+	web := container("web", "httpd", "-f", "-p", fmt.Sprint(port))
+	web.PortMappings = []ecsv1.PortMapping{{ContainerPort: int32(port), Protocol: ecsv1.ProtocolTCP}}
+	taken := n.task("taken", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeHost, ContainerDefinitions: []ecsv1.ContainerDefinition{web}})
+	got = n.wait(taken, 60*time.Second, "STOPPED", phase(ecsv1.TaskStopped))
+	if want := fmt.Sprintf("host port %d/tcp is already in use on the host", port); got.Status.StopCode != ecsv1.StopCodeTaskFailedToStart ||
+		!strings.Contains(got.Status.StoppedReason, want) {
+		t.Errorf("stopCode %q reason %q, want TaskFailedToStart naming %q", got.Status.StopCode, got.Status.StoppedReason, want)
 	}
 }

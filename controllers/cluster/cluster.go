@@ -1,0 +1,432 @@
+/*
+Copyright 2026 The Longshore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package cluster reconciles Clusters and the manager-owned half of their
+// ContainerInstances: agentConnected from the agent's Lease, the task subnet
+// (status.taskCIDR), remaining resources and task counts, and instance
+// loss: once an instance's agent has been gone for the instance-lost
+// timeout, its tasks are marked STOPPED (InfrastructureHealth, "Container
+// instance lost") and released, so that Services replace them.
+//
+// One reconcile handles one Cluster and every instance in it, serially, so
+// that subnet allocation never races.
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"net/netip"
+	"slices"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+)
+
+// Index names of the manager's field indexes.
+const (
+	// IndexTaskInstance indexes Tasks by spec.containerInstance.
+	IndexTaskInstance = "spec.containerInstance"
+	// IndexInstanceCluster indexes ContainerInstances by spec.cluster.
+	IndexInstanceCluster = "spec.cluster"
+	// IndexTaskCluster indexes Tasks by spec.cluster.
+	IndexTaskCluster = "task.spec.cluster"
+)
+
+// SetupIndexes registers the field indexes this package and the task
+// controller use.
+func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	fi := mgr.GetFieldIndexer()
+	if err := fi.IndexField(ctx, &ecsv1.Task{}, IndexTaskInstance, func(o client.Object) []string {
+		return []string{o.(*ecsv1.Task).Spec.ContainerInstance}
+	}); err != nil {
+		return err
+	}
+	if err := fi.IndexField(ctx, &ecsv1.Task{}, IndexTaskCluster, func(o client.Object) []string {
+		return []string{clusterOf(o.(*ecsv1.Task).Spec.Cluster)}
+	}); err != nil {
+		return err
+	}
+	return fi.IndexField(ctx, &ecsv1.ContainerInstance{}, IndexInstanceCluster, func(o client.Object) []string {
+		return []string{clusterOf(o.(*ecsv1.ContainerInstance).Spec.Cluster)}
+	})
+}
+
+func clusterOf(name string) string {
+	if name == "" {
+		return ecsv1.DefaultClusterName
+	}
+	return name
+}
+
+// Reconciler reconciles one Cluster and its instances.
+type Reconciler struct {
+	Client   client.Client
+	Recorder events.EventRecorder
+	Clock    clock.Clock
+	// LeaseNamespace is where agents renew their Leases.
+	LeaseNamespace string
+	// AgentGrace is how long a Lease may go unrenewed before the instance
+	// counts as disconnected.
+	AgentGrace time.Duration
+	// InstanceLostTimeout is how long an instance may stay disconnected
+	// before its tasks are stopped and released.
+	InstanceLostTimeout time.Duration
+}
+
+// SetupWithManager registers the reconciler.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	toCluster := func(name string) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: clusterOf(name)}}}
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("cluster").
+		For(&ecsv1.Cluster{}).
+		Watches(&ecsv1.ContainerInstance{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			return toCluster(o.(*ecsv1.ContainerInstance).Spec.Cluster)
+		})).
+		Watches(&ecsv1.Task{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			return toCluster(o.(*ecsv1.Task).Spec.Cluster)
+		})).
+		Watches(&ecsv1.Service{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			return toCluster(o.(*ecsv1.Service).Spec.Cluster)
+		})).
+		Watches(&coordinationv1.Lease{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			ci := &ecsv1.ContainerInstance{}
+			if err := mgr.GetClient().Get(ctx, client.ObjectKey{Name: o.GetName()}, ci); err != nil {
+				return nil
+			}
+			return toCluster(ci.Spec.Cluster)
+		}), builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+			return o.GetNamespace() == r.LeaseNamespace
+		}))).
+		Complete(r)
+}
+
+// EnsureDefaultCluster creates the Cluster "default" when no Cluster exists.
+type EnsureDefaultCluster struct {
+	Client client.Client
+	Reader client.Reader
+}
+
+// Start implements manager.Runnable (it runs on the leader only).
+func (e *EnsureDefaultCluster) Start(ctx context.Context) error {
+	var list ecsv1.ClusterList
+	if err := e.Reader.List(ctx, &list, client.Limit(1)); err != nil {
+		return err
+	}
+	if len(list.Items) > 0 {
+		return nil
+	}
+	cl := &ecsv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: ecsv1.DefaultClusterName}}
+	if err := e.Client.Create(ctx, cl); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the default Cluster: %w", err)
+	}
+	ctrl.LoggerFrom(ctx).Info("Created the default Cluster")
+	return nil
+}
+
+// Reconcile implements reconcile.Reconciler.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := ctrl.LoggerFrom(ctx)
+	cl := &ecsv1.Cluster{}
+	if err := r.Client.Get(ctx, req.NamespacedName, cl); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
+		}
+		cl = nil // instances of a Cluster that does not exist (yet) are still tracked
+	}
+	var instances ecsv1.ContainerInstanceList
+	if err := r.Client.List(ctx, &instances, client.MatchingFields{IndexInstanceCluster: req.Name}); err != nil {
+		return ctrl.Result{}, err
+	}
+	var tasks ecsv1.TaskList
+	if err := r.Client.List(ctx, &tasks, client.MatchingFields{IndexTaskCluster: req.Name}); err != nil {
+		return ctrl.Result{}, err
+	}
+	now := r.Clock.Now()
+	var requeue time.Duration
+	soonest := func(d time.Duration) {
+		if d > 0 && (requeue == 0 || d < requeue) {
+			requeue = d
+		}
+	}
+
+	byInstance := map[string][]*ecsv1.Task{}
+	for i := range tasks.Items {
+		t := &tasks.Items[i]
+		if t.Spec.ContainerInstance != "" && t.Status.LastStatus != ecsv1.TaskStopped {
+			byInstance[t.Spec.ContainerInstance] = append(byInstance[t.Spec.ContainerInstance], t)
+		}
+	}
+
+	subnets, err := r.subnets(cl, instances.Items)
+	if err != nil {
+		log.Error(err, "Cannot assign task subnets")
+	}
+
+	total := ecsv1.ClusterStatus{RegisteredResources: &ecsv1.Resources{}, RemainingResources: &ecsv1.Resources{}}
+	for i := range instances.Items {
+		ci := &instances.Items[i]
+		if ci.DeletionTimestamp != nil {
+			continue
+		}
+		connected, since, err := r.connected(ctx, ci, now)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		st := ci.Status.DeepCopy()
+		st.AgentConnected = connected
+		if cidr, ok := subnets[ci.Name]; ok {
+			st.TaskCIDR = cidr
+		}
+		used := ecsv1.Resources{}
+		st.RunningTasksCount, st.PendingTasksCount = 0, 0
+		for _, t := range byInstance[ci.Name] {
+			if res, ok := ecsv1.ReservationOf(t); ok {
+				used.CPU += res.CPU
+				used.Memory += res.Memory
+			}
+			if t.Status.LastStatus == ecsv1.TaskRunning {
+				st.RunningTasksCount++
+			} else {
+				st.PendingTasksCount++
+			}
+		}
+		if reg := ci.Status.RegisteredResources; reg != nil {
+			st.RemainingResources = &ecsv1.Resources{CPU: reg.CPU - used.CPU, Memory: reg.Memory - used.Memory}
+			total.RegisteredResources.CPU += reg.CPU
+			total.RegisteredResources.Memory += reg.Memory
+			total.RemainingResources.CPU += st.RemainingResources.CPU
+			total.RemainingResources.Memory += st.RemainingResources.Memory
+		}
+		ready := metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionTrue, Reason: ecsv1.ReasonAgentConnected,
+			Message: "The agent renews its lease", ObservedGeneration: ci.Generation}
+		switch {
+		case !connected:
+			ready.Status, ready.Reason = metav1.ConditionFalse, ecsv1.ReasonAgentDisconnected
+			ready.Message = "The agent has not renewed its lease since " + since.Format(time.RFC3339)
+		case ci.Spec.State == ecsv1.ContainerInstanceDraining:
+			ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, "Draining", "The instance is DRAINING: it receives no new tasks"
+		}
+		apimeta.SetStatusCondition(&st.Conditions, ready)
+		st.ObservedGeneration = ci.Generation
+		if !apiequality.Semantic.DeepEqual(st, &ci.Status) {
+			if !st.AgentConnected && ci.Status.AgentConnected {
+				r.event(ci, corev1.EventTypeWarning, "AgentDisconnected", fmt.Sprintf("Container instance %s: the agent has not renewed its lease since %s", ci.Name, since.Format(time.RFC3339)))
+			}
+			patch := client.MergeFromWithOptions(ci.DeepCopy(), client.MergeFromWithOptimisticLock{})
+			ci.Status = *st
+			if err := r.Client.Status().Patch(ctx, ci, patch); err != nil {
+				if apierrors.IsConflict(err) {
+					return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+				}
+				return ctrl.Result{}, err
+			}
+		}
+
+		total.RegisteredContainerInstancesCount++
+		if connected && ci.Spec.State != ecsv1.ContainerInstanceDraining {
+			total.ActiveContainerInstancesCount++
+		}
+		if connected {
+			// Check again when the lease would expire.
+			soonest(since.Add(r.AgentGrace).Sub(now) + 100*time.Millisecond)
+			continue
+		}
+		lostAt := since.Add(r.AgentGrace).Add(r.InstanceLostTimeout)
+		if now.Before(lostAt) {
+			soonest(lostAt.Sub(now) + 100*time.Millisecond)
+			continue
+		}
+		if err := r.releaseLostTasks(ctx, ci, byInstance[ci.Name]); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+
+	if cl == nil {
+		return ctrl.Result{RequeueAfter: requeue}, nil
+	}
+	for i := range tasks.Items {
+		switch tasks.Items[i].Status.LastStatus {
+		case ecsv1.TaskRunning:
+			total.RunningTasksCount++
+		case ecsv1.TaskStopped, ecsv1.TaskDeactivating, ecsv1.TaskStopping, ecsv1.TaskDeprovisioning:
+		default:
+			total.PendingTasksCount++
+		}
+	}
+	var services ecsv1.ServiceList
+	if err := r.Client.List(ctx, &services); err != nil {
+		return ctrl.Result{}, err
+	}
+	for _, s := range services.Items {
+		if clusterOf(s.Spec.Cluster) == cl.Name && s.DeletionTimestamp == nil {
+			total.ActiveServicesCount++
+		}
+	}
+	total.Conditions = slices.Clone(cl.Status.Conditions)
+	ready := metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionTrue, Reason: "InstancesActive",
+		Message: fmt.Sprintf("%d active container instances", total.ActiveContainerInstancesCount), ObservedGeneration: cl.Generation}
+	if total.ActiveContainerInstancesCount == 0 {
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, "NoActiveInstances", "No ACTIVE container instance with a connected agent"
+	}
+	if err != nil {
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, "TaskNetworkExhausted", err.Error()
+	}
+	apimeta.SetStatusCondition(&total.Conditions, ready)
+	total.ObservedGeneration = cl.Generation
+	if !apiequality.Semantic.DeepEqual(&total, &cl.Status) {
+		patch := client.MergeFrom(cl.DeepCopy())
+		cl.Status = total
+		if err := r.Client.Status().Patch(ctx, cl, patch); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+func (r *Reconciler) event(obj client.Object, typ, reason, msg string) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(obj, nil, typ, reason, "Reconcile", "%s", msg)
+	}
+}
+
+// connected reports whether the instance's Lease is fresh, and when it was
+// last renewed (the registration time without a Lease).
+func (r *Reconciler) connected(ctx context.Context, ci *ecsv1.ContainerInstance, now time.Time) (bool, time.Time, error) {
+	lease := &coordinationv1.Lease{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.LeaseNamespace, Name: ci.Name}, lease)
+	if apierrors.IsNotFound(err) {
+		return false, ci.CreationTimestamp.Time, nil
+	}
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	if lease.Spec.RenewTime == nil {
+		return false, ci.CreationTimestamp.Time, nil
+	}
+	renewed := lease.Spec.RenewTime.Time
+	return now.Sub(renewed) <= r.AgentGrace, renewed, nil
+}
+
+// releaseLostTasks stops the tasks of a lost instance on its agent's
+// behalf and removes the agent's finalizer: the agent cleans up whatever it
+// still runs when it comes back.
+func (r *Reconciler) releaseLostTasks(ctx context.Context, ci *ecsv1.ContainerInstance, tasks []*ecsv1.Task) error {
+	log := ctrl.LoggerFrom(ctx)
+	for _, t := range tasks {
+		if t.Status.LastStatus == ecsv1.TaskStopped {
+			continue
+		}
+		log.Info("Stopping the task of a lost container instance", "task", client.ObjectKeyFromObject(t), "instance", ci.Name)
+		patch := client.MergeFromWithOptions(t.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		now := metav1.NewTime(r.Clock.Now())
+		t.Status.LastStatus = ecsv1.TaskStopped
+		t.Status.StopCode = ecsv1.StopCodeInfrastructureHealth
+		t.Status.StoppedReason = "Container instance lost"
+		t.Status.HealthStatus = ecsv1.HealthUnknown
+		if t.Status.StoppingAt == nil {
+			t.Status.StoppingAt = &now
+		}
+		t.Status.StoppedAt = &now
+		apimeta.SetStatusCondition(&t.Status.Conditions, metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionFalse,
+			Reason: string(ecsv1.StopCodeInfrastructureHealth), Message: "Container instance " + ci.Name + " lost", ObservedGeneration: t.Generation})
+		if err := r.Client.Status().Patch(ctx, t, patch); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+		if controllerutil.ContainsFinalizer(t, ecsv1.FinalizerAgent) {
+			p := client.MergeFrom(t.DeepCopy())
+			controllerutil.RemoveFinalizer(t, ecsv1.FinalizerAgent)
+			if err := r.Client.Patch(ctx, t, p); err != nil {
+				return client.IgnoreNotFound(err)
+			}
+		}
+		r.event(t, corev1.EventTypeWarning, string(ecsv1.StopCodeInfrastructureHealth),
+			fmt.Sprintf("Task stopped: Container instance %s lost", ci.Name))
+	}
+	return nil
+}
+
+// subnets assigns each instance without one the lowest free subnet of the
+// Cluster's task network. A subnet, once in an instance's status, stays
+// (across manager restarts); it is free again when the instance is deleted.
+func (r *Reconciler) subnets(cl *ecsv1.Cluster, instances []ecsv1.ContainerInstance) (map[string]string, error) {
+	out := map[string]string{}
+	cidr, mask := "10.222.0.0/16", int32(24)
+	if cl != nil {
+		if cl.Spec.TaskNetwork.CIDR != "" {
+			cidr = cl.Spec.TaskNetwork.CIDR
+		}
+		if cl.Spec.TaskNetwork.InstanceMaskSize != 0 {
+			mask = cl.Spec.TaskNetwork.InstanceMaskSize
+		}
+	}
+	prefix, err := netip.ParsePrefix(cidr)
+	if err != nil || !prefix.Addr().Is4() || int(mask) <= prefix.Bits() || mask > 30 {
+		return out, fmt.Errorf("taskNetwork %s with instanceMaskSize %d cannot be divided", cidr, mask)
+	}
+	prefix = prefix.Masked()
+	taken := map[string]bool{}
+	for _, ci := range instances {
+		if ci.Status.TaskCIDR != "" && ci.DeletionTimestamp == nil {
+			taken[ci.Status.TaskCIDR] = true
+		}
+	}
+	count := 1 << (int(mask) - prefix.Bits())
+	next := 0
+	names := make([]string, 0, len(instances))
+	for _, ci := range instances {
+		if ci.Status.TaskCIDR == "" && ci.DeletionTimestamp == nil {
+			names = append(names, ci.Name)
+		}
+	}
+	slices.Sort(names)
+	base := new(big.Int).SetBytes(prefix.Addr().AsSlice())
+	for _, name := range names {
+		for ; next < count; next++ {
+			off := new(big.Int).Lsh(big.NewInt(int64(next)), uint(32-mask))
+			b := new(big.Int).Add(base, off).FillBytes(make([]byte, 4))
+			sub := netip.PrefixFrom(netip.AddrFrom4([4]byte(b)), int(mask)).String()
+			if !taken[sub] {
+				out[name] = sub
+				taken[sub] = true
+				next++
+				break
+			}
+		}
+		if _, ok := out[name]; !ok {
+			return out, fmt.Errorf("taskNetwork %s has no free /%d subnet left for instance %s", cidr, mask, name)
+		}
+	}
+	return out, nil
+}
