@@ -44,6 +44,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -101,6 +102,8 @@ type Reconciler struct {
 	// InstanceLostTimeout is how long an instance may stay disconnected
 	// before its tasks are stopped and released.
 	InstanceLostTimeout time.Duration
+	// MaxConcurrentReconciles bounds how many Clusters reconcile at once.
+	MaxConcurrentReconciles int
 }
 
 // SetupWithManager registers the reconciler.
@@ -129,6 +132,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}), builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
 			return o.GetNamespace() == r.LeaseNamespace
 		}))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
 		Complete(r)
 }
 
