@@ -82,7 +82,7 @@ func Start(ctx context.Context, c client.Client, name string, opts Options) (*Ag
 		opts.Poll = 100 * time.Millisecond
 	}
 	reg := &agent.Registrar{Client: c, Runtime: &lsruntime.Fake{VersionStr: "containerd sim"}, Clock: clock.RealClock{},
-		Host: agent.HostInfo{Hostname: name, CPUCores: opts.Cores, MemoryMiB: opts.MemoryMiB, OS: "linux", Arch: "x86_64"},
+		Host:   agent.HostInfo{Hostname: name, CPUCores: opts.Cores, MemoryMiB: opts.MemoryMiB, OS: "linux", Arch: "x86_64"},
 		Config: agent.Config{InstanceName: name, Cluster: opts.Cluster, AvailabilityZone: opts.AvailabilityZone}}
 	if err := reg.Register(ctx); err != nil {
 		return nil, err
