@@ -93,7 +93,7 @@ test-unit: ## Fast unit tests (no apiserver, no root).
 .PHONY: test-integration
 test-integration: ## envtest: the real kube-apiserver + etcd (built by `make tools`).
 	hack/install-tools.sh k8s
-	KUBEBUILDER_ASSETS=$(K8S_BIN) go test $(GO_TEST_FLAGS) -tags integration -count=1 ./test/integration/...
+	KUBEBUILDER_ASSETS=$(K8S_BIN) go test $(GO_TEST_FLAGS) -tags integration -count=1 ./controllers/... ./test/integration/...
 
 .PHONY: test-node
 test-node: ## Node tests: the real agent with a real containerd + runc started by the harness (root).
@@ -107,8 +107,14 @@ bench-agent: ## Agent: apply→RUNNING p50/p99 vs a direct containerd+CNI baseli
 	hack/install-tools.sh apt containerd k8s
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -tags node,bench -count=1 -timeout 60m -run TestBenchAgent -v ./test/node/ | grep -v '^\s*{"level"'
 
+.PHONY: bench-manager
+bench-manager: ## Scheduler go benchmarks at 100/1,000/5,000 instances; 1,000 tasks bound through the API server.
+	go test -run '^$$' -bench BenchmarkPlace -benchtime 2s ./internal/scheduler/
+	hack/install-tools.sh k8s
+	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -tags integration,bench -count=1 -timeout 20m -run TestBenchBinding -v ./test/integration/controlplane/ | grep -v '^\s*{"level"'
+
 .PHONY: bench
-bench: bench-agent ## Every benchmark.
+bench: bench-agent bench-manager ## Every benchmark.
 
 ##@ Local control plane
 

@@ -27,11 +27,18 @@ import (
 	"os"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/longshore-io/longshore/controllers/cluster"
+	"github.com/longshore-io/longshore/controllers/task"
+	"github.com/longshore-io/longshore/controllers/taskdefinition"
 	"github.com/longshore-io/longshore/internal/kube"
 	"github.com/longshore-io/longshore/internal/version"
 )
@@ -43,6 +50,11 @@ type options struct {
 	leaderElectionNamespace string
 	leaseDuration           time.Duration
 	renewDeadline           time.Duration
+	agentGrace              time.Duration
+	instanceLostTimeout     time.Duration
+	taskConcurrency         int
+	clusterConcurrency      int
+	tdConcurrency           int
 	qps                     float64
 	burst                   int
 	showVersion             bool
@@ -68,6 +80,11 @@ Flags:
 	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "longshore-system", "Namespace of the leader election Lease.")
 	fs.DurationVar(&o.leaseDuration, "leader-election-lease-duration", 15*time.Second, "How long a standby waits before taking over an unrenewed leadership.")
 	fs.DurationVar(&o.renewDeadline, "leader-election-renew-deadline", 10*time.Second, "How long the leader retries renewing before it gives up leadership.")
+	fs.DurationVar(&o.agentGrace, "agent-grace", 10*time.Second, "How long an agent's Lease may go unrenewed before its instance is agentConnected: false.")
+	fs.DurationVar(&o.instanceLostTimeout, "instance-lost-timeout", 60*time.Second, "How long an instance may stay disconnected before its tasks are stopped (InfrastructureHealth) and released for replacement.")
+	fs.IntVar(&o.taskConcurrency, "task-concurrency", 8, "Tasks reconciled at once (placement itself is serial).")
+	fs.IntVar(&o.clusterConcurrency, "cluster-concurrency", 2, "Clusters reconciled at once.")
+	fs.IntVar(&o.tdConcurrency, "taskdefinition-concurrency", 4, "TaskDefinitions reconciled at once.")
 	fs.Float64Var(&o.qps, "kube-api-qps", 50, "Sustained requests per second to the API server.")
 	fs.IntVar(&o.burst, "kube-api-burst", 100, "Burst of requests to the API server.")
 	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
@@ -107,6 +124,10 @@ func run(o options, zapOpts zap.Options) error {
 		RenewDeadline:           &o.renewDeadline,
 		// Give up leadership on a clean shutdown so a standby takes over at once.
 		LeaderElectionReleaseOnCancel: true,
+		// Agents' heartbeat Leases live in the manager's namespace only.
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{o.leaderElectionNamespace: {}}},
+		}},
 	})
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
@@ -125,7 +146,35 @@ func run(o options, zapOpts zap.Options) error {
 		return err
 	}
 
+	ctx := ctrl.SetupSignalHandler()
+	if err := cluster.SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	if err := taskdefinition.SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	clk := clock.RealClock{}
+	if err := (&cluster.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("longshore-manager"), Clock: clk,
+		LeaseNamespace: o.leaderElectionNamespace, AgentGrace: o.agentGrace, InstanceLostTimeout: o.instanceLostTimeout,
+		MaxConcurrentReconciles: o.clusterConcurrency}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := mgr.Add(&cluster.EnsureDefaultCluster{Client: mgr.GetClient(), Reader: mgr.GetAPIReader()}); err != nil {
+		return err
+	}
+	if err := (&task.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("longshore-manager"), Clock: clk,
+		MaxConcurrentReconciles: o.taskConcurrency}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&taskdefinition.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("longshore-manager"),
+		MaxConcurrentReconciles: o.tdConcurrency}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&taskdefinition.RevisionReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("longshore-manager")}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+
 	log.Info("Starting longshore-manager", "version", version.Version, "leaderElection", o.leaderElect,
 		"metrics", o.metricsAddr, "probes", o.probeAddr)
-	return mgr.Start(ctrl.SetupSignalHandler())
+	return mgr.Start(ctx)
 }

@@ -452,7 +452,7 @@ func quoteValue(v string) string {
 		case ')', ']', ',':
 			plain = false
 		case '&', '|':
-			plain = !(i+1 < len(v) && v[i+1] == c)
+			plain = i+1 >= len(v) || v[i+1] != c
 		default:
 			plain = !isSpace(c)
 		}

@@ -1,0 +1,159 @@
+/*
+Copyright 2026 The Longshore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package taskdefinition
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+
+	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+)
+
+// RevisionReconciler keeps TaskDefinitionRevisions' finalizer and status:
+// a live revision is ACTIVE and carries FinalizerRevisionInUse; a deleted
+// one is DELETE_IN_PROGRESS until no Task that is not STOPPED and no
+// Service references it, then its finalizer is removed (ECS
+// DeleteTaskDefinitions).
+type RevisionReconciler struct {
+	// Client reads from the manager's cache, with the indexes of
+	// SetupIndexes, and writes to the API server.
+	Client client.Client
+	// Recorder emits Events in ECS wording; nil emits none.
+	Recorder events.EventRecorder
+}
+
+// SetupWithManager registers the reconciler: revisions, and the Tasks and
+// Services whose references to revisions change (mapped to the revisions
+// they referenced before and after the change).
+func (r *RevisionReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("taskdefinitionrevision").
+		For(&ecsv1.TaskDefinitionRevision{}).
+		Watches(&ecsv1.Task{}, handler.EnqueueRequestsFromMapFunc(mapToRevisions), builder.WithPredicates(refsChanged)).
+		Watches(&ecsv1.Service{}, handler.EnqueueRequestsFromMapFunc(mapToRevisions), builder.WithPredicates(refsChanged)).
+		Complete(r)
+}
+
+// Reconcile runs one pass over a revision.
+func (r *RevisionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	rev := &ecsv1.TaskDefinitionRevision{}
+	if err := r.Client.Get(ctx, req.NamespacedName, rev); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	var err error
+	if rev.DeletionTimestamp.IsZero() {
+		err = r.reconcileLive(ctx, rev)
+	} else {
+		err = r.reconcileDeletion(ctx, rev)
+	}
+	if apierrors.IsConflict(err) {
+		ctrl.LoggerFrom(ctx).V(1).Info("Lost a race with another writer, retrying", "reason", err.Error())
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	}
+	return ctrl.Result{}, err
+}
+
+// reconcileLive makes sure a live revision carries the finalizer and a
+// status (the Reconciler sets both at creation; this repairs a crash in
+// between).
+func (r *RevisionReconciler) reconcileLive(ctx context.Context, rev *ecsv1.TaskDefinitionRevision) error {
+	if !controllerutil.ContainsFinalizer(rev, ecsv1.FinalizerRevisionInUse) {
+		base := rev.DeepCopy()
+		controllerutil.AddFinalizer(rev, ecsv1.FinalizerRevisionInUse)
+		if err := r.Client.Patch(ctx, rev, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+	}
+	base := rev.DeepCopy()
+	if rev.Status.Status == "" {
+		rev.Status.Status = ecsv1.RevisionActive
+	}
+	rev.Status.ObservedGeneration = rev.Generation
+	if equality.Semantic.DeepEqual(rev.Status, base.Status) {
+		return nil
+	}
+	return client.IgnoreNotFound(r.Client.Status().Patch(ctx, rev, client.MergeFrom(base)))
+}
+
+// reconcileDeletion holds a deleted revision while it is in use.
+func (r *RevisionReconciler) reconcileDeletion(ctx context.Context, rev *ecsv1.TaskDefinitionRevision) error {
+	log := ctrl.LoggerFrom(ctx)
+	if !controllerutil.ContainsFinalizer(rev, ecsv1.FinalizerRevisionInUse) {
+		return nil
+	}
+	ref := refOf(rev)
+	tasks, services, err := revisionUsers(ctx, r.Client, rev.Namespace, ref)
+	if err != nil {
+		return err
+	}
+	inUse := len(tasks)+len(services) > 0
+	if rev.Status.Status != ecsv1.RevisionDeleteInProgress || rev.Status.ObservedGeneration != rev.Generation {
+		base := rev.DeepCopy()
+		rev.Status.Status = ecsv1.RevisionDeleteInProgress
+		rev.Status.ObservedGeneration = rev.Generation
+		if err := r.Client.Status().Patch(ctx, rev, client.MergeFrom(base)); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+		if inUse && r.Recorder != nil {
+			r.Recorder.Eventf(rev, nil, corev1.EventTypeNormal, EventDeleteInProgress, "Delete",
+				"Task definition %s is DELETE_IN_PROGRESS: still used by %s", ref, describeUsers(tasks, services))
+		}
+	}
+	if inUse {
+		log.Info("Keeping deleted task definition while it is in use", "revision", ref, "tasks", tasks, "services", services)
+		return nil // a change of those Tasks or Services brings us back
+	}
+	log.Info("Removing the finalizer of deleted task definition", "revision", ref)
+	base := rev.DeepCopy()
+	controllerutil.RemoveFinalizer(rev, ecsv1.FinalizerRevisionInUse)
+	if err := r.Client.Patch(ctx, rev, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if r.Recorder != nil {
+		r.Recorder.Eventf(rev, nil, corev1.EventTypeNormal, EventDeleted, "Delete", "Deleted task definition %s", ref)
+	}
+	return nil
+}
+
+// describeUsers names a few of the users of a revision.
+func describeUsers(tasks, services []string) string {
+	var parts []string
+	name := func(kind string, names []string) {
+		if len(names) == 0 {
+			return
+		}
+		s := fmt.Sprintf("%d %s(s) (%s", len(names), kind, strings.Join(names[:min(len(names), 3)], ", "))
+		if len(names) > 3 {
+			s += ", …"
+		}
+		parts = append(parts, s+")")
+	}
+	name("task", tasks)
+	name("service", services)
+	return strings.Join(parts, " and ")
+}
