@@ -576,8 +576,13 @@ func (t *taskRun) prepareVolumes(ctx context.Context, td *ecsv1.TaskDefinitionSp
 			if err != nil {
 				return nil, err
 			}
+			// Parents stay private to root on the host; the mounted
+			// directory itself must be readable by the container's user.
 			p := filepath.Join(dir, "files", v.Name)
 			if err := os.MkdirAll(p, 0o700); err != nil {
+				return nil, err
+			}
+			if err := os.Chmod(p, 0o755); err != nil {
 				return nil, err
 			}
 			for k, val := range data {
