@@ -100,6 +100,9 @@ type Reconciler struct {
 	Clock    clock.Clock
 	// MaxConcurrentReconciles of the controller (placement itself is serial).
 	MaxConcurrentReconciles int
+	// ResolveGrace is how long a Task waits for a missing TaskDefinition
+	// (default DefaultResolveGrace).
+	ResolveGrace time.Duration
 
 	// mu serializes placements: each one sees the binds before it.
 	mu sync.Mutex
@@ -125,6 +128,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.MaxConcurrentReconciles == 0 {
 		r.MaxConcurrentReconciles = 4
 	}
+	if r.ResolveGrace == 0 {
+		r.ResolveGrace = DefaultResolveGrace
+	}
 	if err := metrics.Registry.Register(statusCollector{reader: mgr.GetClient()}); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if !errors.As(err, &are) {
@@ -146,6 +152,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&ecsv1.ContainerInstance{}, wakeWaiting).
 		Watches(&ecsv1.Task{}, wakeWaiting).
 		Watches(&ecsv1.Cluster{}, wakeWaiting).
+		Watches(&ecsv1.TaskDefinitionRevision{}, wakeWaiting).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
 }
@@ -190,6 +197,18 @@ func (r *Reconciler) reconcileTask(ctx context.Context, task *ecsv1.Task, st *ec
 	// 1. Resolve the revision.
 	rev, err := r.resolve(ctx, task, st)
 	if err != nil {
+		var we *waitError
+		if errors.As(err, &we) {
+			r.mu.Lock()
+			r.waiting[client.ObjectKeyFromObject(task)] = true
+			r.mu.Unlock()
+			if st.LastStatus == "" {
+				st.LastStatus = ecsv1.TaskProvisioning
+			}
+			apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ecsv1.ConditionScheduled, Status: metav1.ConditionFalse,
+				Reason: ecsv1.ReasonRevisionNotFound, Message: we.msg, ObservedGeneration: task.Generation})
+			return ctrl.Result{RequeueAfter: we.retry}, nil
+		}
 		var re *resolveError
 		if errors.As(err, &re) {
 			r.stopUnbound(task, st, ecsv1.StopCodeTaskFailedToStart, re.msg)
@@ -362,6 +381,40 @@ type resolveError struct{ msg string }
 
 func (e *resolveError) Error() string { return e.msg }
 
+// waitError is a revision that may yet appear: its TaskDefinition exists
+// and has not minted it yet, or (for a short grace) the TaskDefinition
+// itself may still be on its way (applied together with the Task).
+type waitError struct {
+	msg   string
+	retry time.Duration
+}
+
+func (e *waitError) Error() string { return e.msg }
+
+// DefaultResolveGrace is how long a Task waits for a TaskDefinition that
+// does not exist before it fails (a GitOps apply may create the Task first).
+const DefaultResolveGrace = 30 * time.Second
+
+// missing decides between waiting and failing for a revision not found.
+func (r *Reconciler) missing(ctx context.Context, task *ecsv1.Task, ref ecsv1.TaskDefinitionRef, failure string) error {
+	td := &ecsv1.TaskDefinition{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: task.Namespace, Name: ref.Family}, td)
+	switch {
+	case err == nil && td.DeletionTimestamp == nil:
+		minting := td.Status.ObservedGeneration < td.Generation || td.Status.LatestRevision == 0
+		if ref.Revision == 0 && minting || ref.Revision > td.Status.LatestRevision && minting {
+			return &waitError{msg: fmt.Sprintf("Waiting for TaskDefinition %s to register revision %s", ref.Family, ref), retry: 5 * time.Second}
+		}
+	case apierrors.IsNotFound(err):
+		if left := r.ResolveGrace - r.Clock.Since(task.CreationTimestamp.Time); left > 0 {
+			return &waitError{msg: fmt.Sprintf("Waiting for TaskDefinition %s, which does not exist (the task fails in %s)", ref.Family, left.Round(time.Second)), retry: left}
+		}
+	case err != nil:
+		return err
+	}
+	return &resolveError{msg: failure}
+}
+
 // resolve returns the task's revision and records it in status: "family"
 // is the latest ACTIVE revision, "family:n" that one, which must be ACTIVE.
 func (r *Reconciler) resolve(ctx context.Context, task *ecsv1.Task, st *ecsv1.TaskStatus) (*ecsv1.TaskDefinitionRevision, error) {
@@ -377,7 +430,7 @@ func (r *Reconciler) resolve(ctx context.Context, task *ecsv1.Task, st *ecsv1.Ta
 	if ref.Revision > 0 {
 		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: task.Namespace, Name: ref.RevisionName()}, rev); err != nil {
 			if apierrors.IsNotFound(err) {
-				return nil, &resolveError{msg: fmt.Sprintf("TaskDefinition %s not found in namespace %s", ref, task.Namespace)}
+				return nil, r.missing(ctx, task, ref, fmt.Sprintf("TaskDefinition %s not found in namespace %s", ref, task.Namespace))
 			}
 			return nil, err
 		}
@@ -400,7 +453,7 @@ func (r *Reconciler) resolve(ctx context.Context, task *ecsv1.Task, st *ecsv1.Ta
 			}
 		}
 		if best == nil {
-			return nil, &resolveError{msg: fmt.Sprintf("TaskDefinition %s has no ACTIVE revision in namespace %s", ref.Family, task.Namespace)}
+			return nil, r.missing(ctx, task, ref, fmt.Sprintf("TaskDefinition %s has no ACTIVE revision in namespace %s", ref.Family, task.Namespace))
 		}
 		rev = best
 	}

@@ -116,6 +116,27 @@ func TestRevisionResolutionFailures(t *testing.T) {
 	}
 }
 
+// TestTaskBeforeItsTaskDefinition: a Task applied before its
+// TaskDefinition (one GitOps apply, any order) waits and then runs.
+func TestTaskBeforeItsTaskDefinition(t *testing.T) {
+	ns := newNamespace(t)
+	newCluster(t, "cp-order", nil)
+	agentFor(t, "order-a", simagent.Options{Cluster: "cp-order"})
+	task := newTask(t, ns, "early", ecsv1.TaskSpec{Cluster: "cp-order", TaskDefinition: "late"})
+	waitTask(t, task, 10*time.Second, "waiting for its TaskDefinition", func(tk *ecsv1.Task) error {
+		c := apimeta.FindStatusCondition(tk.Status.Conditions, ecsv1.ConditionScheduled)
+		if c == nil || c.Reason != ecsv1.ReasonRevisionNotFound || tk.Status.LastStatus != ecsv1.TaskProvisioning {
+			return fmt.Errorf("scheduled %+v lastStatus %s", c, tk.Status.LastStatus)
+		}
+		return nil
+	})
+	family(t, ns, "late", web(64))
+	got := waitTask(t, task, 20*time.Second, "RUNNING", running)
+	if got.Status.TaskDefinitionRevision != "late:1" {
+		t.Errorf("revision %q", got.Status.TaskDefinitionRevision)
+	}
+}
+
 func TestUnplaceableTaskIsPlacedWhenCapacityArrives(t *testing.T) {
 	ns := newNamespace(t)
 	newCluster(t, "cp-capacity", nil)

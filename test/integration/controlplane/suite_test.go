@@ -104,7 +104,7 @@ func startManager(ctx context.Context) error {
 	if err := mgr.Add(&cluster.EnsureDefaultCluster{Client: mgr.GetClient(), Reader: mgr.GetAPIReader()}); err != nil {
 		return err
 	}
-	if err := (&task.Reconciler{Client: mgr.GetClient(), Recorder: rec, Clock: clk}).SetupWithManager(mgr); err != nil {
+	if err := (&task.Reconciler{Client: mgr.GetClient(), Recorder: rec, Clock: clk, ResolveGrace: 2 * time.Second}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&taskdefinition.Reconciler{Client: mgr.GetClient(), Recorder: rec, MaxConcurrentReconciles: 2}).SetupWithManager(mgr); err != nil {
