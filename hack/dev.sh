@@ -218,7 +218,7 @@ down() {
 		# and firewall rules as the tasks go; stopping containerd alone
 		# would leave the network behind.
 		log "deleting every Task so that the agent cleans up after them"
-		"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" delete ecstasks --all --all-namespaces --timeout 90s >/dev/null 2>&1 ||
+		"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" delete tasks.ecs.longshore.io --all --all-namespaces --timeout 90s >/dev/null ||
 			warn "some Tasks were not cleaned up within 90s"
 	fi
 	stop_pid agent

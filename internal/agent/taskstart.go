@@ -47,6 +47,15 @@ func (t *taskRun) start(ctx context.Context) (ctrl.Result, error) {
 	td := &t.rev.Spec.TaskDefinition
 	defs := td.ContainerDefinitions
 
+	// A container the runtime no longer has (host reboot, containerd state
+	// wiped) is not silently re-created: the task stops.
+	for _, cs := range t.status.Containers {
+		if _, ok := t.containers[cs.Name]; !ok && cs.RuntimeID != "" {
+			return ctrl.Result{}, t.fail(ctx, ecsv1.StopCodeInfrastructureHealth,
+				fmt.Sprintf("Container %s (%s) disappeared from the container runtime (host or containerd restart)", cs.Name, cs.RuntimeID))
+		}
+	}
+
 	// 1. Images, once (pullStoppedAt marks them done).
 	if t.status.PullStoppedAt == nil {
 		if t.status.PullStartedAt == nil {
