@@ -280,6 +280,12 @@ func (n *node) checkNoLeaks() {
 			t.Errorf("leak: iptables rule %s", line)
 		}
 	}
+	// The bridges themselves are the test's: remove them.
+	defer func() {
+		for _, br := range []string{bridgeName, taskBridge} {
+			_ = exec.Command("ip", "link", "delete", br).Run()
+		}
+	}()
 	// Reservations of host-local IPAM.
 	_ = filepath.WalkDir(filepath.Join(n.StateDir, "network", "ipam"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.Count(filepath.Base(p), ".") == 3 {

@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/test/integration/framework"
 )
 
 func health(t *ecsv1.Task) map[string]ecsv1.HealthStatus {
@@ -253,5 +254,42 @@ func TestTaskLevelLimitsAndTakenPort(t *testing.T) {
 	if want := fmt.Sprintf("host port %d/tcp is already in use on the host", port); got.Status.StopCode != ecsv1.StopCodeTaskFailedToStart ||
 		!strings.Contains(got.Status.StoppedReason, want) {
 		t.Errorf("stopCode %q reason %q, want TaskFailedToStart naming %q", got.Status.StopCode, got.Status.StoppedReason, want)
+	}
+}
+
+// TestContainerdRestartIsSurvived: containerd restarts under the agent;
+// the shims keep the containers alive, and the agent reconnects, keeps
+// reporting and can still stop the task.
+func TestContainerdRestartIsSurvived(t *testing.T) {
+	n := newNode(t, "node-ctrd")
+	task := n.task("survivor", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeAWSVPC,
+		ContainerDefinitions: []ecsv1.ContainerDefinition{container("main", "sleep", "3600")}})
+	got := n.wait(task, 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
+	id := got.Status.Containers[0].RuntimeID
+	pid := n.containerPID(id)
+
+	dir := filepath.Dir(n.Sock)
+	b, err := os.ReadFile(filepath.Join(dir, "containerd.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command("kill", strings.TrimSpace(string(b))).Run(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	if out, err := exec.Command(filepath.Join(framework.RepoRoot(), "hack", "containerd.sh"), "start", dir).CombinedOutput(); err != nil {
+		t.Fatalf("restarting containerd: %v\n%s", err, out)
+	}
+	if now := n.containerPID(id); now != pid {
+		t.Fatalf("PID %s before the containerd restart, %q after", pid, now)
+	}
+	patch := client.MergeFrom(got.DeepCopy())
+	got.Spec.DesiredStatus = ecsv1.DesiredStopped
+	if err := env.Client.Patch(t.Context(), got, patch); err != nil {
+		t.Fatal(err)
+	}
+	got = n.wait(task, 60*time.Second, "STOPPED after the restart", phase(ecsv1.TaskStopped))
+	if got.Status.StopCode != ecsv1.StopCodeUserInitiated {
+		t.Errorf("stopCode %q reason %q", got.Status.StopCode, got.Status.StoppedReason)
 	}
 }
