@@ -20,7 +20,9 @@ RUN --mount=type=cache,target=/root/go/pkg/mod --mount=type=cache,target=/root/.
       -o /out/longshore-manager ./cmd/manager && \
     CGO_ENABLED=0 go build -trimpath \
       -ldflags "-s -w -X github.com/longshore-io/longshore/internal/version.Version=${VERSION}" \
-      -o /out/longshore-agent ./cmd/agent
+      -o /out/longshore-agent ./cmd/agent && \
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/longshore-logger ./cmd/logger && \
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/longshore-init ./cmd/init
 
 # The manager only talks to the API server: a static binary, no shell, non-root.
 FROM gcr.io/distroless/static-debian12:nonroot AS manager
@@ -34,5 +36,5 @@ FROM debian:bookworm-slim AS agent
 RUN apt-get update && \
     apt-get install -y --no-install-recommends containernetworking-plugins iptables iproute2 ca-certificates && \
     rm -rf /var/lib/apt/lists/*
-COPY --from=build /out/longshore-agent /usr/local/bin/longshore-agent
+COPY --from=build /out/longshore-agent /out/longshore-logger /out/longshore-init /usr/local/bin/
 ENTRYPOINT ["/usr/local/bin/longshore-agent"]

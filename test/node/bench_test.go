@@ -35,9 +35,11 @@ import (
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/go-logr/logr"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
@@ -167,19 +169,31 @@ func (tw *taskWatcher) waitRunning(t *testing.T, names []string, timeout time.Du
 	}
 }
 
-func rssMiB(pid int) float64 {
+// rss reads VmRSS, and its private part RssAnon, in MiB. The rest
+// (RssFile) is the binary's clean, shared file mapping.
+type rss struct{ total, anon float64 }
+
+func (r rss) String() string {
+	return fmt.Sprintf("%.1f MiB (private %.1f MiB, binary mapping %.1f MiB)", r.total, r.anon, r.total-r.anon)
+}
+
+func rssMiB(pid int) rss {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	var out rss
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			return kb / 1024
+		for key, dst := range map[string]*float64{"VmRSS:": &out.total, "RssAnon:": &out.anon} {
+			if v, ok := strings.CutPrefix(line, key); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+				*dst = kb / 1024
+			}
 		}
 	}
-	return 0
+	return out
 }
 
 func TestBenchAgent(t *testing.T) {
 	count := benchN()
+	ctrl.SetLogger(logr.Discard()) // the baseline calls internal/network, which logs
 	n := newNode(t, "node-bench")
 	ctx := t.Context()
 	spec := ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeAWSVPC,
@@ -241,7 +255,7 @@ func TestBenchAgent(t *testing.T) {
 	fmt.Printf("  ratio     agent/baseline:                          p50 %6.2fx    p99 %6.2fx   (targets 1.5x, 2x)\n",
 		float64(a50)/float64(b50), float64(a99)/float64(b99))
 	fmt.Printf("  %d tasks created at once: all RUNNING after %.2f s\n", burst, allRunning.Seconds())
-	fmt.Printf("  agent RSS: idle %.1f MiB, with %d running tasks %.1f MiB (target 40 MiB)\n\n", idleRSS, burst, busyRSS)
+	fmt.Printf("  agent RSS idle: %s\n  agent RSS with %d running tasks: %s (target 40 MiB)\n\n", idleRSS, burst, busyRSS)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -83,11 +83,15 @@ func buildAgent(t *testing.T) string {
 			return
 		}
 		agentBin = filepath.Join(dir, "longshore-agent")
-		cmd := exec.Command("go", "build", "-o", agentBin, "./cmd/agent")
-		cmd.Dir = framework.RepoRoot()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			agentBinErr = fmt.Errorf("go build ./cmd/agent: %v\n%s", err, out)
+		// The agent with its logger and init next to it, as `make build` lays them out.
+		for bin, pkg := range map[string]string{"longshore-agent": "./cmd/agent", "longshore-logger": "./cmd/logger", "longshore-init": "./cmd/init"} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(dir, bin), pkg)
+			cmd.Dir = framework.RepoRoot()
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				agentBinErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+				return
+			}
 		}
 	})
 	if agentBinErr != nil {
