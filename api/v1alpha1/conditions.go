@@ -47,4 +47,16 @@ const (
 	ReasonAgentConnected     = "AgentConnected"
 	ReasonDeploymentFailed   = "DeploymentFailed"
 	ReasonDeploymentComplete = "DeploymentCompleted"
+	// ReasonDeploymentInProgress: a Service deployment is rolling
+	// (Progressing=True, SteadyState=False).
+	ReasonDeploymentInProgress = "DeploymentInProgress"
+	// ReasonSteadyState: SteadyState=True, every task runs the primary
+	// deployment and is healthy.
+	ReasonSteadyState = "SteadyState"
+	// ReasonTasksNotReady: SteadyState=False, the primary deployment has
+	// fewer healthy tasks than it wants, or tasks are starting or stopping.
+	ReasonTasksNotReady = "TasksNotReady"
+	// ReasonServiceDeleting: SteadyState=False, the Service is being
+	// deleted and drains its tasks.
+	ReasonServiceDeleting = "Deleting"
 )

@@ -42,6 +42,9 @@ const (
 	// FinalizerRevisionInUse holds a TaskDefinitionRevision in
 	// DELETE_IN_PROGRESS while a Task or Service references it.
 	FinalizerRevisionInUse = "ecs.longshore.io/revision-in-use"
+	// FinalizerServiceDrain holds a deleted Service until it has stopped
+	// and deleted its tasks (the Service scales to zero before it goes).
+	FinalizerServiceDrain = "ecs.longshore.io/service-drain"
 
 	// DefaultClusterName is the Cluster used when spec.cluster is omitted.
 	DefaultClusterName = "default"
