@@ -31,6 +31,23 @@ import (
 
 const cgroupRoot = "/sys/fs/cgroup"
 
+// CgroupManager creates and removes task cgroups.
+type CgroupManager interface {
+	// Ensure creates the task cgroup with cpu units (0 = no limit) and
+	// memory MiB (0 = no limit).
+	Ensure(parent string, cpuUnits, memoryMiB int64) error
+	// Remove deletes the task cgroup in every hierarchy.
+	Remove(parent string) error
+}
+
+// hostCgroups manages cgroups under /sys/fs/cgroup.
+type hostCgroups struct{}
+
+func (hostCgroups) Ensure(parent string, cpu, mem int64) error {
+	return ensureTaskCgroup(parent, cpu, mem)
+}
+func (hostCgroups) Remove(parent string) error { return removeTaskCgroup(parent) }
+
 // cfsPeriod is the CFS period the task-level CPU quota is expressed in.
 const cfsPeriod = 100000
 

@@ -72,6 +72,8 @@ type TaskReconciler struct {
 	Clock      clock.Clock
 	// MaxConcurrentReconciles bounds how many tasks start or stop at once.
 	MaxConcurrentReconciles int
+	// Cgroups manages task cgroups (default: the host's /sys/fs/cgroup).
+	Cgroups CgroupManager
 
 	health    *healthManager
 	wake      chan event.TypedGenericEvent[*ecsv1.Task]
@@ -84,11 +86,7 @@ type TaskReconciler struct {
 // SetupWithManager registers the reconciler; runtime events and health
 // changes wake the tasks they concern.
 func (r *TaskReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wake = make(chan event.TypedGenericEvent[*ecsv1.Task], 1024)
-	r.health = newHealthManager(r.Runtime, r.Clock, r.enqueue)
-	if r.MaxConcurrentReconciles == 0 {
-		r.MaxConcurrentReconciles = 16
-	}
+	r.init()
 	if err := mgr.Add(&runtimeEvents{runtime: r.Runtime, notify: r.enqueue}); err != nil {
 		return err
 	}
@@ -98,6 +96,18 @@ func (r *TaskReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WatchesRawSource(source.Channel(r.wake, &handler.TypedEnqueueRequestForObject[*ecsv1.Task]{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
+}
+
+// init prepares what SetupWithManager (or a unit test) needs.
+func (r *TaskReconciler) init() {
+	r.wake = make(chan event.TypedGenericEvent[*ecsv1.Task], 1024)
+	r.health = newHealthManager(r.Runtime, r.Clock, r.enqueue)
+	if r.MaxConcurrentReconciles == 0 {
+		r.MaxConcurrentReconciles = 16
+	}
+	if r.Cgroups == nil {
+		r.Cgroups = hostCgroups{}
+	}
 }
 
 func (r *TaskReconciler) enqueue(namespace, name string) {
@@ -411,7 +421,7 @@ func (t *taskRun) cleanup(ctx context.Context) error {
 			}
 		}
 	}
-	if err := removeTaskCgroup(cgroupParent(task)); err != nil {
+	if err := r.Cgroups.Remove(cgroupParent(task)); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(r.taskDir(task)); err != nil {

@@ -448,7 +448,7 @@ func (t *taskRun) createContainers(ctx context.Context, td *ecsv1.TaskDefinition
 	if err != nil {
 		return userErrorf("%v", err)
 	}
-	if err := ensureTaskCgroup(cgroupParent(task), cpu, mem); err != nil {
+	if err := r.Cgroups.Ensure(cgroupParent(task), cpu, mem); err != nil {
 		return err
 	}
 	volumeDirs, err := t.prepareVolumes(ctx, td, dir)

@@ -1,0 +1,185 @@
+/*
+Copyright 2026 The Longshore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+
+package agent
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/internal/kube"
+	"github.com/longshore-io/longshore/internal/network"
+	lsruntime "github.com/longshore-io/longshore/internal/runtime"
+)
+
+type noCgroups struct{ ensured, removed []string }
+
+func (n *noCgroups) Ensure(p string, _, _ int64) error { n.ensured = append(n.ensured, p); return nil }
+func (n *noCgroups) Remove(p string) error             { n.removed = append(n.removed, p); return nil }
+
+// TestTaskLifecycleWithFakes drives the task reconciler with the fake
+// runtime and network: start in dependsOn order, essential exit, reverse
+// order stop, cleanup, finalizer. No root, no containerd.
+func TestTaskLifecycleWithFakes(t *testing.T) {
+	ctx := t.Context()
+	rev := &ecsv1.TaskDefinitionRevision{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web-1"},
+		Spec: ecsv1.TaskDefinitionRevisionSpec{Family: "web", Revision: 1, TaskDefinition: ecsv1.TaskDefinitionSpec{
+			NetworkMode: ecsv1.NetworkModeAWSVPC, CPU: "512", Memory: "256",
+			ContainerDefinitions: []ecsv1.ContainerDefinition{
+				{Name: "app", Image: "app:1", Essential: ptr.To(true), StopTimeout: ptr.To[int32](7)},
+				{Name: "side", Image: "side:1", Essential: ptr.To(false),
+					DependsOn: []ecsv1.ContainerDependency{{ContainerName: "app", Condition: ecsv1.DependencyStart}}},
+			}}}}
+	task := &ecsv1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "t1", UID: types.UID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")},
+		Spec: ecsv1.TaskSpec{TaskDefinition: "web:1", ContainerInstance: "inst", DesiredStatus: ecsv1.DesiredRunning}}
+	c := fake.NewClientBuilder().WithScheme(kube.Scheme()).WithStatusSubresource(&ecsv1.Task{}).WithObjects(rev, task).Build()
+	rt := lsruntime.NewFakeContainers()
+	netw := network.NewFake()
+	cg := &noCgroups{}
+	r := &TaskReconciler{Client: c, APIReader: c, Runtime: rt, Network: netw, InstanceName: "inst",
+		StateDir: t.TempDir(), PullPolicy: lsruntime.PullPreferCached, Clock: clocktesting.NewFakeClock(time.Now()), Cgroups: cg}
+	r.init()
+	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(task)}
+	get := func() *ecsv1.Task {
+		got := &ecsv1.Task{}
+		if err := c.Get(ctx, req.NamespacedName, got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	reconcile := func() {
+		t.Helper()
+		if _, err := r.Reconcile(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appID := lsruntime.ContainerID(string(task.UID), "app", 0)
+	sideID := lsruntime.ContainerID(string(task.UID), "side", 0)
+
+	// First pass: pull, network, create both, start app only (side waits for START).
+	reconcile()
+	got := get()
+	if !slices.Contains(got.Finalizers, ecsv1.FinalizerAgent) {
+		t.Error("no agent finalizer")
+	}
+	calls := rt.Calls()
+	if !slices.Contains(calls, "Start "+appID) || slices.Contains(calls, "Start "+sideID) {
+		t.Errorf("first pass calls %v: want app started, side not yet", calls)
+	}
+	if got.Status.LastStatus != ecsv1.TaskActivating {
+		t.Errorf("lastStatus %s, want ACTIVATING while side waits", got.Status.LastStatus)
+	}
+	if len(got.Status.Attachments) != 1 || got.Status.Attachments[0].Details.IPv4Address == "" {
+		t.Errorf("attachments %+v", got.Status.Attachments)
+	}
+	if len(cg.ensured) != 1 || !strings.HasPrefix(cg.ensured[0], "/longshore/") {
+		t.Errorf("task cgroup %v", cg.ensured)
+	}
+	spec, _ := rt.Spec(appID)
+	if spec.NetNSPath == "" || spec.CgroupParent != cg.ensured[0] {
+		t.Errorf("app spec netns %q cgroup %q", spec.NetNSPath, spec.CgroupParent)
+	}
+
+	// Second pass: side starts; the task runs.
+	reconcile()
+	got = get()
+	if got.Status.LastStatus != ecsv1.TaskRunning || got.Status.StartedAt == nil {
+		t.Fatalf("lastStatus %s, want RUNNING", got.Status.LastStatus)
+	}
+
+	// The essential container exits: the task stops, side first.
+	rt.Exit(appID, 2)
+	reconcile()
+	got = get()
+	if got.Status.LastStatus != ecsv1.TaskStopped || got.Status.StopCode != ecsv1.StopCodeEssentialContainerExited {
+		t.Fatalf("lastStatus %s stopCode %s", got.Status.LastStatus, got.Status.StopCode)
+	}
+	calls = rt.Calls()
+	iSide, iApp := slices.Index(calls, "Stop "+sideID+" terminated 30s"), slices.Index(calls, "Stop "+appID+" terminated 7s")
+	if iSide < 0 || iApp < 0 || iSide > iApp {
+		t.Errorf("stop calls %v: want side (30s) before app (7s stopTimeout)", calls)
+	}
+	if !slices.Contains(calls, "Delete "+appID) || !slices.Contains(calls, "Delete "+sideID) {
+		t.Errorf("containers not deleted: %v", calls)
+	}
+	if _, ok := netw.Attachment(string(task.UID)); ok {
+		t.Error("network attachment left")
+	}
+	if len(cg.removed) != 1 {
+		t.Errorf("task cgroup not removed: %v", cg.removed)
+	}
+	for _, cs := range got.Status.Containers {
+		if cs.Name == "app" && (cs.ExitCode == nil || *cs.ExitCode != 2) {
+			t.Errorf("app exit code %v, want 2", cs.ExitCode)
+		}
+	}
+
+	// Deletion releases the finalizer.
+	if err := c.Delete(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	reconcile()
+	if err := c.Get(ctx, req.NamespacedName, &ecsv1.Task{}); err == nil {
+		t.Error("task still there: finalizer not released")
+	}
+}
+
+// TestPullFailureWithFakes: an unpullable image stops the task with
+// CannotPullContainerError and allocates nothing.
+func TestPullFailureWithFakes(t *testing.T) {
+	ctx := t.Context()
+	rev := &ecsv1.TaskDefinitionRevision{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web-1"},
+		Spec: ecsv1.TaskDefinitionRevisionSpec{Family: "web", Revision: 1, TaskDefinition: ecsv1.TaskDefinitionSpec{
+			NetworkMode: ecsv1.NetworkModeBridge, ContainerDefinitions: []ecsv1.ContainerDefinition{{Name: "app", Image: "nope:1", Essential: ptr.To(true)}}}}}
+	task := &ecsv1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "t1", UID: "u1"},
+		Spec: ecsv1.TaskSpec{TaskDefinition: "web:1", ContainerInstance: "inst"}}
+	c := fake.NewClientBuilder().WithScheme(kube.Scheme()).WithStatusSubresource(&ecsv1.Task{}).WithObjects(rev, task).Build()
+	rt := lsruntime.NewFakeContainers()
+	rt.PullErr = map[string]error{"nope:1": errors.New("manifest unknown")}
+	netw := network.NewFake()
+	r := &TaskReconciler{Client: c, APIReader: c, Runtime: rt, Network: netw, InstanceName: "inst",
+		StateDir: t.TempDir(), Clock: clocktesting.NewFakeClock(time.Now()), Cgroups: &noCgroups{}}
+	r.init()
+	if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(task)}); err != nil {
+		t.Fatal(err)
+	}
+	got := &ecsv1.Task{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(task), got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.LastStatus != ecsv1.TaskStopped || got.Status.StopCode != ecsv1.StopCodeTaskFailedToStart ||
+		got.Status.StoppedReason != "CannotPullContainerError: nope:1: manifest unknown" {
+		t.Errorf("status %s %s %q", got.Status.LastStatus, got.Status.StopCode, got.Status.StoppedReason)
+	}
+	for _, call := range netw.Calls() {
+		if call.Op == network.FakeSetup {
+			t.Errorf("network set up for a task that cannot pull: %+v", call)
+		}
+	}
+}
