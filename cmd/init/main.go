@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 // Command longshore-init is the PID 1 of containers with
 // linuxParameters.initProcessEnabled (internal/initproc): it starts the
 // command, forwards signals and reaps zombies. Static and small, it is

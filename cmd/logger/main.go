@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 // Command longshore-logger is the logging binary containerd's shim starts
 // for every container the agent runs: it copies the container's stdout and
 // stderr into rotated json-file logs (internal/logs). It is a separate, small

@@ -37,6 +37,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/longshore-io/longshore/controllers/cluster"
+	"github.com/longshore-io/longshore/controllers/service"
 	"github.com/longshore-io/longshore/controllers/task"
 	"github.com/longshore-io/longshore/controllers/taskdefinition"
 	"github.com/longshore-io/longshore/internal/kube"
@@ -55,6 +56,7 @@ type options struct {
 	taskConcurrency         int
 	clusterConcurrency      int
 	tdConcurrency           int
+	serviceConcurrency      int
 	qps                     float64
 	burst                   int
 	showVersion             bool
@@ -85,6 +87,7 @@ Flags:
 	fs.IntVar(&o.taskConcurrency, "task-concurrency", 8, "Tasks reconciled at once (placement itself is serial).")
 	fs.IntVar(&o.clusterConcurrency, "cluster-concurrency", 2, "Clusters reconciled at once.")
 	fs.IntVar(&o.tdConcurrency, "taskdefinition-concurrency", 4, "TaskDefinitions reconciled at once.")
+	fs.IntVar(&o.serviceConcurrency, "service-concurrency", 2, "Services reconciled at once.")
 	fs.Float64Var(&o.qps, "kube-api-qps", 50, "Sustained requests per second to the API server.")
 	fs.IntVar(&o.burst, "kube-api-burst", 100, "Burst of requests to the API server.")
 	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
@@ -153,6 +156,9 @@ func run(o options, zapOpts zap.Options) error {
 	if err := taskdefinition.SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
+	if err := service.SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
 	clk := clock.RealClock{}
 	if err := (&cluster.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("longshore-manager"), Clock: clk,
 		LeaseNamespace: o.leaderElectionNamespace, AgentGrace: o.agentGrace, InstanceLostTimeout: o.instanceLostTimeout,
@@ -171,6 +177,11 @@ func run(o options, zapOpts zap.Options) error {
 		return err
 	}
 	if err := (&taskdefinition.RevisionReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("longshore-manager")}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+
+	if err := (&service.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("longshore-manager"), Clock: clk,
+		MaxConcurrentReconciles: o.serviceConcurrency}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 

@@ -56,6 +56,9 @@ const (
 	// DefaultInactiveDeploymentsToKeep is how many INACTIVE deployments
 	// status.deployments keeps.
 	DefaultInactiveDeploymentsToKeep = 5
+	// DefaultLaunchBackoff is the first delay before a failing deployment
+	// launches its next task.
+	DefaultLaunchBackoff = time.Second
 	// DefaultMaxConcurrentReconciles of the controller.
 	DefaultMaxConcurrentReconciles = 2
 	// expectationsTimeout bounds how long a pass waits for the cache to

@@ -508,7 +508,7 @@ func (r *Reconciler) snapshot(ctx context.Context, task *ecsv1.Task) (*scheduler
 			continue
 		}
 		res, _ := ecsv1.ReservationOf(t)
-		snap.Assume(t.Spec.ContainerInstance, t.Status.Group, toRequirements(res))
+		snap.Assume(t.Spec.ContainerInstance, groupOf(t), toRequirements(res))
 		seen[key] = true
 	}
 	for key, a := range r.assumed {
@@ -519,6 +519,20 @@ func (r *Reconciler) snapshot(ctx context.Context, task *ecsv1.Task) (*scheduler
 		snap.Assume(a.instance, a.group, toRequirements(a.res))
 	}
 	return snap, nil
+}
+
+// groupOf is a bound task's group, also when the cache shows the bind
+// before the status that records the group.
+func groupOf(t *ecsv1.Task) string {
+	switch {
+	case t.Status.Group != "":
+		return t.Status.Group
+	case t.Spec.Group != "":
+		return t.Spec.Group
+	case t.Labels[ecsv1.LabelFamily] != "":
+		return "family:" + t.Labels[ecsv1.LabelFamily]
+	}
+	return ""
 }
 
 func toRequirements(r ecsv1.Reservation) scheduler.Requirements {

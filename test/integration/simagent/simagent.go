@@ -50,6 +50,14 @@ type Options struct {
 	Poll time.Duration
 	// Hold, when set, keeps tasks PENDING instead of moving them to RUNNING.
 	Hold func(*ecsv1.Task) bool
+	// Health, when set, is the healthStatus reported for a RUNNING task
+	// (as the agent rolls up essential containers' health checks); unset,
+	// RUNNING tasks report UNKNOWN.
+	Health func(*ecsv1.Task) ecsv1.HealthStatus
+	// Fail, when set and true for a task, stops the task right after it
+	// reached RUNNING (on the next poll), as an essential container that
+	// exits would: stopCode EssentialContainerExited.
+	Fail func(*ecsv1.Task) bool
 }
 
 // Agent is one simulated instance.
@@ -157,6 +165,15 @@ func (a *Agent) syncTask(ctx context.Context, t *ecsv1.Task) {
 		}
 		st.StoppingAt, st.StoppedAt = &now, &now
 		apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionFalse, Reason: string(st.StopCode)})
+	case st.LastStatus == ecsv1.TaskRunning && a.opts.Fail != nil && a.opts.Fail(t):
+		st.LastStatus = ecsv1.TaskStopped
+		if st.StopCode == "" {
+			st.StopCode, st.StoppedReason = ecsv1.StopCodeEssentialContainerExited, "Essential container in task exited"
+		}
+		st.ExecutionStoppedAt, st.StoppingAt, st.StoppedAt = &now, &now, &now
+		apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionFalse, Reason: string(st.StopCode)})
+	case st.LastStatus == ecsv1.TaskRunning && a.opts.Health != nil:
+		st.HealthStatus = a.opts.Health(t)
 	case ecsv1.PhaseIndex(st.LastStatus) >= ecsv1.PhaseIndex(ecsv1.TaskPending) && st.LastStatus != ecsv1.TaskRunning:
 		if a.opts.Hold != nil && a.opts.Hold(t) {
 			break

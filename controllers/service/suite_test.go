@@ -1,0 +1,364 @@
+//go:build integration
+
+/*
+Copyright 2026 The Longshore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/controllers/cluster"
+	"github.com/longshore-io/longshore/controllers/service"
+	"github.com/longshore-io/longshore/controllers/task"
+	"github.com/longshore-io/longshore/controllers/taskdefinition"
+	"github.com/longshore-io/longshore/test/integration/framework"
+	"github.com/longshore-io/longshore/test/integration/simagent"
+)
+
+var env *framework.Env
+
+const (
+	agentGrace  = 2 * time.Second
+	lostTimeout = 3 * time.Second
+	// healthyAfter replaces the 40 s of the health rule. Task timestamps
+	// have a resolution of one second, so it must be above one second for
+	// a task that exits at once to count as never healthy.
+	healthyAfter = 2 * time.Second
+	// stoppedToKeep is the Reconciler's StoppedTasksToKeep.
+	stoppedToKeep = 5
+)
+
+func TestMain(m *testing.M) {
+	var err error
+	env, err = framework.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := startManager(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		_ = env.Stop()
+		os.Exit(1)
+	}
+	code := m.Run()
+	cancel()
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+// startManager runs the cluster, task, taskdefinition and service
+// controllers in-process, as cmd/manager does.
+func startManager(ctx context.Context) error {
+	if os.Getenv("LONGSHORE_TEST_LOG") != "" {
+		ctrl.SetLogger(zap.New(zap.UseDevMode(true)))
+	}
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "longshore-system"}}); err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(env.Env.Config, ctrl.Options{
+		Scheme:  env.Scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{"longshore-system": {}}},
+		}},
+	})
+	if err != nil {
+		return err
+	}
+	if err := cluster.SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	if err := taskdefinition.SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	if err := service.SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	clk := clock.RealClock{}
+	rec := mgr.GetEventRecorder("longshore-manager")
+	if err := (&cluster.Reconciler{Client: mgr.GetClient(), Recorder: rec, Clock: clk, LeaseNamespace: "longshore-system",
+		AgentGrace: agentGrace, InstanceLostTimeout: lostTimeout}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := mgr.Add(&cluster.EnsureDefaultCluster{Client: mgr.GetClient(), Reader: mgr.GetAPIReader()}); err != nil {
+		return err
+	}
+	if err := (&task.Reconciler{Client: mgr.GetClient(), Recorder: rec, Clock: clk, ResolveGrace: 2 * time.Second}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&taskdefinition.Reconciler{Client: mgr.GetClient(), Recorder: rec, MaxConcurrentReconciles: 2}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&taskdefinition.RevisionReconciler{Client: mgr.GetClient(), Recorder: rec}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&service.Reconciler{Client: mgr.GetClient(), Recorder: rec, Clock: clk, HealthyAfter: healthyAfter,
+		StoppedTasksToKeep: stoppedToKeep, MaxConcurrentReconciles: 4}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "manager:", err)
+		}
+	}()
+	return nil
+}
+
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "svc-"}}
+	if err := env.Client.Create(t.Context(), ns); err != nil {
+		t.Fatal(err)
+	}
+	return ns.Name
+}
+
+// newCluster creates a Cluster for one test.
+func newCluster(t *testing.T, name string) {
+	t.Helper()
+	cl := &ecsv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := env.Client.Create(t.Context(), cl); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), cl) })
+}
+
+func agentFor(t *testing.T, name string, opts simagent.Options) *simagent.Agent {
+	t.Helper()
+	a, err := simagent.Start(t.Context(), env.Client, name, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Stop)
+	return a
+}
+
+// waitConnected waits until the manager counts the instances connected.
+func waitConnected(t *testing.T, names ...string) {
+	t.Helper()
+	framework.Eventually(t, 20*time.Second, fmt.Sprintf("instances %v connected", names), func() error {
+		for _, n := range names {
+			ci := &ecsv1.ContainerInstance{}
+			if err := env.Client.Get(t.Context(), client.ObjectKey{Name: n}, ci); err != nil {
+				return err
+			}
+			if !ci.Status.AgentConnected {
+				return fmt.Errorf("%s not connected", n)
+			}
+		}
+		return nil
+	})
+}
+
+func tdSpec(image string, cpu int32, memory int32) ecsv1.TaskDefinitionSpec {
+	return ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeAWSVPC, ContainerDefinitions: []ecsv1.ContainerDefinition{{
+		Name: "web", Image: image, Memory: ptr.To(memory), CPU: cpu}}}
+}
+
+// family creates a TaskDefinition and waits for its first revision.
+func family(t *testing.T, ns, name string, spec ecsv1.TaskDefinitionSpec) {
+	t.Helper()
+	td := &ecsv1.TaskDefinition{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}
+	if err := env.Client.Create(t.Context(), td); err != nil {
+		t.Fatal(err)
+	}
+	waitRevision(t, ns, name, 1)
+}
+
+func waitRevision(t *testing.T, ns, fam string, n int32) {
+	t.Helper()
+	framework.Eventually(t, 20*time.Second, fmt.Sprintf("revision %d of %s", n, fam), func() error {
+		rev := &ecsv1.TaskDefinitionRevision{}
+		if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: ecsv1.RevisionName(fam, n)}, rev); err != nil {
+			return err
+		}
+		if rev.Status.Status != ecsv1.RevisionActive {
+			return fmt.Errorf("status %q", rev.Status.Status)
+		}
+		return nil
+	})
+}
+
+// newRevision edits the TaskDefinition (its image) and waits for revision n.
+func newRevision(t *testing.T, ns, fam, image string, n int32) {
+	t.Helper()
+	td := &ecsv1.TaskDefinition{}
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: fam}, td); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(td.DeepCopy())
+	td.Spec.ContainerDefinitions[0].Image = image
+	if err := env.Client.Patch(t.Context(), td, patch); err != nil {
+		t.Fatal(err)
+	}
+	waitRevision(t, ns, fam, n)
+}
+
+func newService(t *testing.T, ns, name string, spec ecsv1.ServiceSpec) *ecsv1.Service {
+	t.Helper()
+	svc := &ecsv1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}
+	if err := env.Client.Create(t.Context(), svc); err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+func getService(t *testing.T, svc *ecsv1.Service) *ecsv1.Service {
+	t.Helper()
+	got := &ecsv1.Service{}
+	if err := env.Client.Get(t.Context(), client.ObjectKeyFromObject(svc), got); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func patchService(t *testing.T, svc *ecsv1.Service, mutate func(*ecsv1.Service)) {
+	t.Helper()
+	got := getService(t, svc)
+	patch := client.MergeFrom(got.DeepCopy())
+	mutate(got)
+	if err := env.Client.Patch(t.Context(), got, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tasksOf lists the Service's tasks through the API (not a cache).
+func tasksOf(ctx context.Context, svc *ecsv1.Service) ([]ecsv1.Task, error) {
+	var list ecsv1.TaskList
+	if err := env.Client.List(ctx, &list, client.InNamespace(svc.Namespace), client.MatchingLabels{ecsv1.LabelService: svc.Name}); err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}
+
+// liveTasks are the tasks that are not STOPPED and not asked to stop.
+func liveTasks(tasks []ecsv1.Task) []ecsv1.Task {
+	var out []ecsv1.Task
+	for _, t := range tasks {
+		if t.Status.LastStatus != ecsv1.TaskStopped && t.Spec.DesiredStatus != ecsv1.DesiredStopped && t.Status.StopCode == "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// healthy applies the health rule for tasks without health checks.
+func healthy(t *ecsv1.Task, now time.Time) bool {
+	return t.Status.LastStatus == ecsv1.TaskRunning && t.Spec.DesiredStatus != ecsv1.DesiredStopped && t.Status.StopCode == "" &&
+		t.Status.StartedAt != nil && now.Sub(t.Status.StartedAt.Time) >= healthyAfter
+}
+
+// waitSteady waits until the Service runs want tasks of revision, all
+// RUNNING, its primary deployment COMPLETED and SteadyState True.
+func waitSteady(t *testing.T, svc *ecsv1.Service, revision string, want int, timeout time.Duration) *ecsv1.Service {
+	t.Helper()
+	var got *ecsv1.Service
+	framework.Eventually(t, timeout, fmt.Sprintf("%s steady with %d tasks of %s", svc.Name, want, revision), func() error {
+		got = &ecsv1.Service{}
+		if err := env.Client.Get(t.Context(), client.ObjectKeyFromObject(svc), got); err != nil {
+			return err
+		}
+		tasks, err := tasksOf(t.Context(), svc)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, tk := range tasks {
+			if tk.Status.LastStatus == ecsv1.TaskStopped {
+				continue
+			}
+			if tk.Status.LastStatus != ecsv1.TaskRunning || tk.Spec.TaskDefinition != revision || tk.Spec.DesiredStatus == ecsv1.DesiredStopped {
+				return fmt.Errorf("task %s: %s desired %s revision %s", tk.Name, tk.Status.LastStatus, tk.Spec.DesiredStatus, tk.Spec.TaskDefinition)
+			}
+			n++
+		}
+		if n != want {
+			return fmt.Errorf("%d tasks, want %d", n, want)
+		}
+		if len(got.Status.Deployments) == 0 || got.Status.Deployments[0].Status != ecsv1.DeploymentPrimary ||
+			got.Status.Deployments[0].RolloutState != ecsv1.RolloutCompleted || got.Status.Deployments[0].TaskDefinition != revision {
+			return fmt.Errorf("deployments %+v", got.Status.Deployments)
+		}
+		if !conditionTrue(got, ecsv1.ConditionSteadyState) || got.Status.RunningCount != int32(want) {
+			return fmt.Errorf("runningCount %d conditions %+v", got.Status.RunningCount, got.Status.Conditions)
+		}
+		if got.Status.ObservedGeneration != got.Generation {
+			return fmt.Errorf("observedGeneration %d of %d", got.Status.ObservedGeneration, got.Generation)
+		}
+		return nil
+	})
+	return got
+}
+
+func conditionTrue(svc *ecsv1.Service, typ string) bool {
+	for _, c := range svc.Status.Conditions {
+		if c.Type == typ {
+			return c.Status == metav1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// waitEvent waits for an Event on the Service whose note contains want.
+func waitEvent(t *testing.T, svc *ecsv1.Service, want string) string {
+	t.Helper()
+	var note string
+	framework.Eventually(t, 20*time.Second, fmt.Sprintf("event %q on %s", want, svc.Name), func() error {
+		var list eventsv1.EventList
+		if err := env.Client.List(t.Context(), &list, client.InNamespace(svc.Namespace)); err != nil {
+			return err
+		}
+		var notes []string
+		for _, e := range list.Items {
+			if e.Regarding.Kind != "Service" || e.Regarding.Name != svc.Name {
+				continue
+			}
+			if strings.Contains(e.Note, want) {
+				note = e.Note
+				return nil
+			}
+			notes = append(notes, e.Note)
+		}
+		slices.Sort(notes)
+		return fmt.Errorf("events: %q", notes)
+	})
+	return note
+}
+
+func replica(td string, desired int32) ecsv1.ServiceSpec {
+	return ecsv1.ServiceSpec{TaskDefinition: td, DesiredCount: ptr.To(desired), SchedulingStrategy: ecsv1.SchedulingReplica}
+}
