@@ -257,19 +257,20 @@ func TestLostInstanceTasksAreStopped(t *testing.T) {
 		}
 		return nil
 	})
-	got := waitTask(t, tk, 15*time.Second, "STOPPED by the manager", func(tk *ecsv1.Task) error {
+	// The manager writes the status, then releases the agent's finalizer.
+	got := waitTask(t, tk, 15*time.Second, "STOPPED and released by the manager", func(tk *ecsv1.Task) error {
 		if tk.Status.LastStatus != ecsv1.TaskStopped {
 			return fmt.Errorf("lastStatus %s", tk.Status.LastStatus)
+		}
+		for _, f := range tk.Finalizers {
+			if f == ecsv1.FinalizerAgent {
+				return fmt.Errorf("the agent finalizer is still there")
+			}
 		}
 		return nil
 	})
 	if got.Status.StopCode != ecsv1.StopCodeInfrastructureHealth || got.Status.StoppedReason != "Container instance lost" {
 		t.Errorf("stopCode %q reason %q", got.Status.StopCode, got.Status.StoppedReason)
-	}
-	for _, f := range got.Finalizers {
-		if f == ecsv1.FinalizerAgent {
-			t.Errorf("the agent finalizer was not released")
-		}
 	}
 	// Deleting it does not wait for the dead agent.
 	if err := env.Client.Delete(t.Context(), got); err != nil {
