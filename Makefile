@@ -115,8 +115,13 @@ bench-manager: ## Scheduler go benchmarks at 100/1,000/5,000 instances; 1,000 ta
 	hack/install-tools.sh k8s
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -tags integration,bench -count=1 -timeout 20m -run TestBenchBinding -v ./test/integration/controlplane/ | grep -v '^\s*{"level"'
 
+.PHONY: bench-services
+bench-services: ## Service 0 → 500 tasks over 50 simulated instances; rolling update of 200 tasks at 100/200 %.
+	hack/install-tools.sh k8s
+	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -tags integration,bench -count=1 -timeout 40m -run TestBenchService -v ./controllers/service/ | grep -v '^\s*{"level"'
+
 .PHONY: bench
-bench: bench-agent bench-manager ## Every benchmark.
+bench: bench-agent bench-manager bench-services ## Every benchmark.
 
 ##@ Local control plane
 
