@@ -217,7 +217,11 @@ down() {
 		# The agent removes each task's containers, namespaces, addresses
 		# and firewall rules as the tasks go; stopping containerd alone
 		# would leave the network behind.
-		log "deleting every Task so that the agent cleans up after them"
+		# Services first (they drain their tasks and would replace deleted
+		# ones), then the remaining Tasks.
+		log "deleting every Service and Task so that the agent cleans up after them"
+		"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" delete services.ecs.longshore.io --all --all-namespaces --timeout 120s >/dev/null ||
+			warn "some Services were not drained within 120s"
 		"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" delete tasks.ecs.longshore.io --all --all-namespaces --timeout 90s >/dev/null ||
 			warn "some Tasks were not cleaned up within 90s"
 	fi
