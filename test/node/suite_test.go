@@ -48,6 +48,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	_ = env.Stop()
+	if agentBin != "" {
+		_ = os.RemoveAll(filepath.Dir(agentBin)) // the binaries built for the tests
+	}
 	os.Exit(code)
 }
 
