@@ -27,24 +27,16 @@ import (
 	"testing"
 	"time"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
-	"github.com/longshore-io/longshore/controllers/cluster"
 	"github.com/longshore-io/longshore/controllers/service"
-	"github.com/longshore-io/longshore/controllers/task"
-	"github.com/longshore-io/longshore/controllers/taskdefinition"
 	"github.com/longshore-io/longshore/test/integration/framework"
+	"github.com/longshore-io/longshore/test/integration/managertest"
 	"github.com/longshore-io/longshore/test/integration/simagent"
 )
 
@@ -83,59 +75,9 @@ func TestMain(m *testing.M) {
 // startManager runs the cluster, task, taskdefinition and service
 // controllers in-process, as cmd/manager does.
 func startManager(ctx context.Context) error {
-	if os.Getenv("LONGSHORE_TEST_LOG") != "" {
-		ctrl.SetLogger(zap.New(zap.UseDevMode(true)))
-	}
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "longshore-system"}}); err != nil {
-		return err
-	}
-	mgr, err := ctrl.NewManager(env.Env.Config, ctrl.Options{
-		Scheme:  env.Scheme,
-		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{"longshore-system": {}}},
-		}},
-	})
-	if err != nil {
-		return err
-	}
-	if err := cluster.SetupIndexes(ctx, mgr); err != nil {
-		return err
-	}
-	if err := taskdefinition.SetupIndexes(ctx, mgr); err != nil {
-		return err
-	}
-	if err := service.SetupIndexes(ctx, mgr); err != nil {
-		return err
-	}
-	clk := clock.RealClock{}
-	rec := mgr.GetEventRecorder("longshore-manager")
-	if err := (&cluster.Reconciler{Client: mgr.GetClient(), Recorder: rec, Clock: clk, LeaseNamespace: "longshore-system",
-		AgentGrace: agentGrace, InstanceLostTimeout: lostTimeout}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if err := mgr.Add(&cluster.EnsureDefaultCluster{Client: mgr.GetClient(), Reader: mgr.GetAPIReader()}); err != nil {
-		return err
-	}
-	if err := (&task.Reconciler{Client: mgr.GetClient(), Recorder: rec, Clock: clk, ResolveGrace: 2 * time.Second}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if err := (&taskdefinition.Reconciler{Client: mgr.GetClient(), Recorder: rec, MaxConcurrentReconciles: 2}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if err := (&taskdefinition.RevisionReconciler{Client: mgr.GetClient(), Recorder: rec}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if err := (&service.Reconciler{Client: mgr.GetClient(), Recorder: rec, Clock: clk, HealthyAfter: healthyAfter,
-		StoppedTasksToKeep: stoppedToKeep, MaxConcurrentReconciles: 4}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	go func() {
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
-		}
-	}()
-	return nil
+	return managertest.Start(ctx, env, managertest.Options{AgentGrace: agentGrace, InstanceLostTimeout: lostTimeout,
+		ResolveGrace: 2 * time.Second, Service: &service.Reconciler{HealthyAfter: healthyAfter,
+			StoppedTasksToKeep: stoppedToKeep, MaxConcurrentReconciles: 4}})
 }
 
 func newNamespace(t *testing.T) string {

@@ -1,0 +1,115 @@
+/*
+Copyright 2026 The Longshore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package managertest runs the manager's controllers in-process against the
+// integration test control plane, wired as cmd/manager wires them, with the
+// short timeouts tests need.
+package managertest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/longshore-io/longshore/controllers/cluster"
+	"github.com/longshore-io/longshore/controllers/service"
+	"github.com/longshore-io/longshore/controllers/task"
+	"github.com/longshore-io/longshore/controllers/taskdefinition"
+	"github.com/longshore-io/longshore/test/integration/framework"
+)
+
+// LeaseNamespace is where simulated agents renew their Leases.
+const LeaseNamespace = "longshore-system"
+
+// Options are the test timings.
+type Options struct {
+	AgentGrace, InstanceLostTimeout, ResolveGrace time.Duration
+	// Service, when set, runs the Service controller with these settings
+	// (Client, Recorder and Clock are filled in).
+	Service *service.Reconciler
+}
+
+// Start creates the lease namespace and runs the cluster, task and
+// taskdefinition controllers (and the Service controller if asked) until
+// ctx ends. Set LONGSHORE_TEST_LOG to see their logs.
+func Start(ctx context.Context, env *framework.Env, o Options) error {
+	if os.Getenv("LONGSHORE_TEST_LOG") != "" {
+		ctrl.SetLogger(zap.New(zap.UseDevMode(true)))
+	}
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: LeaseNamespace}}); err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(env.Env.Config, ctrl.Options{
+		Scheme:  env.Scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{LeaseNamespace: {}}},
+		}},
+	})
+	if err != nil {
+		return err
+	}
+	if err := cluster.SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	if err := taskdefinition.SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	clk := clock.RealClock{}
+	rec := mgr.GetEventRecorder("longshore-manager")
+	if err := (&cluster.Reconciler{Client: mgr.GetClient(), Recorder: rec, Clock: clk, LeaseNamespace: LeaseNamespace,
+		AgentGrace: o.AgentGrace, InstanceLostTimeout: o.InstanceLostTimeout}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := mgr.Add(&cluster.EnsureDefaultCluster{Client: mgr.GetClient(), Reader: mgr.GetAPIReader()}); err != nil {
+		return err
+	}
+	if err := (&task.Reconciler{Client: mgr.GetClient(), Recorder: rec, Clock: clk, ResolveGrace: o.ResolveGrace}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&taskdefinition.Reconciler{Client: mgr.GetClient(), Recorder: rec, MaxConcurrentReconciles: 2}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&taskdefinition.RevisionReconciler{Client: mgr.GetClient(), Recorder: rec}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if o.Service != nil {
+		if err := service.SetupIndexes(ctx, mgr); err != nil {
+			return err
+		}
+		o.Service.Client, o.Service.Recorder, o.Service.Clock = mgr.GetClient(), rec, clk
+		if err := o.Service.SetupWithManager(mgr); err != nil {
+			return err
+		}
+	}
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "manager:", err)
+		}
+	}()
+	return nil
+}
