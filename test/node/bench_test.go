@@ -44,6 +44,7 @@ import (
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/internal/network"
+	"github.com/longshore-io/longshore/test/integration/framework"
 )
 
 // The agent benchmark (`make bench-agent`): apply→RUNNING latency of a
@@ -203,6 +204,7 @@ func TestBenchAgent(t *testing.T) {
 	if err := env.Client.Create(ctx, rev); err != nil {
 		t.Fatal(err)
 	}
+	floorRSS := libraryFloorRSS(t)
 	time.Sleep(2 * time.Second)
 	idleRSS := rssMiB(n.agent.Cmd.Process.Pid)
 
@@ -255,7 +257,30 @@ func TestBenchAgent(t *testing.T) {
 	fmt.Printf("  ratio     agent/baseline:                          p50 %6.2fx    p99 %6.2fx   (targets 1.5x, 2x)\n",
 		float64(a50)/float64(b50), float64(a99)/float64(b99))
 	fmt.Printf("  %d tasks created at once: all RUNNING after %.2f s\n", burst, allRunning.Seconds())
-	fmt.Printf("  agent RSS idle: %s\n  agent RSS with %d running tasks: %s (target 40 MiB)\n\n", idleRSS, burst, busyRSS)
+	fmt.Printf("  RSS floor, the agent's libraries linked and initialised, nothing else (test/node/rssfloor): %s\n", floorRSS)
+	fmt.Printf("  agent RSS idle: %s\n  agent RSS with %d running tasks: %s (target 40 MiB)\n", idleRSS, burst, busyRSS)
+	fmt.Printf("  ratio     agent with %d tasks / floor: %.2fx total, %.2fx private\n\n", burst, busyRSS.total/floorRSS.total, busyRSS.anon/floorRSS.anon)
+}
+
+// libraryFloorRSS builds and runs test/node/rssfloor, which links the
+// agent's libraries and does nothing, and returns its resident set after
+// its initialisation: the part of the agent's RSS that its own code can't
+// remove.
+func libraryFloorRSS(t *testing.T) rss {
+	bin := filepath.Join(t.TempDir(), "rssfloor")
+	build := exec.Command("go", "build", "-o", bin, "./test/node/rssfloor")
+	build.Dir = framework.RepoRoot()
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build rssfloor: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	time.Sleep(2 * time.Second)
+	return rssMiB(cmd.Process.Pid)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
