@@ -56,13 +56,13 @@ fmt: ## gofmt the tree.
 .PHONY: vet
 vet: ## go vet, with and without the test build tags.
 	go vet ./...
-	go vet -tags integration,node,bench ./...
+	go vet -tags integration,node,bench,e2e ./...
 
 .PHONY: lint
 lint: vet ## gofmt check, go vet and golangci-lint (when it could be built).
 	@out=$$(gofmt -s -l $$(git ls-files '*.go')); if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@hack/install-tools.sh lint
-	@if [[ -x $(GOLANGCI_LINT) ]]; then $(GOLANGCI_LINT) run --build-tags integration,node,bench ./...; else echo "golangci-lint unavailable: gofmt + go vet only"; fi
+	@if [[ -x $(GOLANGCI_LINT) ]]; then $(GOLANGCI_LINT) run --build-tags integration,node,bench,e2e ./...; else echo "golangci-lint unavailable: gofmt + go vet only"; fi
 
 .PHONY: verify
 verify: generate manifests ## Fail if generated files are out of date.
@@ -80,13 +80,14 @@ build: ## Build bin/longshore-manager, bin/longshore-agent and the agent's helpe
 ##@ Test
 
 .PHONY: test
-test: ## verify, lint and every test layer: unit, integration (envtest), node (containerd). Installs what it needs.
+test: ## verify, lint and every test layer: unit, integration (envtest), node (containerd), e2e (make dev + kubectl). Installs what it needs.
 	hack/install-tools.sh apt codegen k8s containerd
 	$(MAKE) verify
 	$(MAKE) lint
 	$(MAKE) test-unit
 	$(MAKE) test-integration
 	$(MAKE) test-node
+	$(MAKE) test-e2e
 
 .PHONY: test-unit
 test-unit: ## Fast unit tests (no apiserver, no root).
@@ -101,6 +102,11 @@ test-integration: ## envtest: the real kube-apiserver + etcd (built by `make too
 test-node: ## Node tests: the real agent with a real containerd + runc started by the harness (root).
 	hack/install-tools.sh apt containerd k8s
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go test $(GO_TEST_FLAGS) -tags node -count=1 -timeout 30m $(NODE_PKGS)
+
+.PHONY: test-e2e
+test-e2e: build ## End to end: hack/dev.sh up in /var/lib/longshore/e2e, the samples through kubectl, HTTP checks, roll, failover, leaks (root; not while make dev runs).
+	hack/install-tools.sh apt containerd k8s
+	go test $(GO_TEST_FLAGS) -tags e2e -count=1 -timeout 30m -v -run TestE2E ./test/e2e/
 
 ##@ Benchmarks
 

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The local control plane of `make dev`: etcd, kube-apiserver (TLS, client
-# certificates, RBAC), a private containerd, longshore-manager and one
-# longshore-agent, all on 127.0.0.1 and all under $LONGSHORE_DEV_DIR.
+# The local system of `make dev`: etcd, kube-apiserver (TLS, client
+# certificates, RBAC), one containerd, a local image registry,
+# longshore-manager and two longshore-agents (instances dev-a and dev-b in
+# availability zones a and b), all on 127.0.0.1 and all under
+# $LONGSHORE_DEV_DIR. The end-to-end tests (test/e2e) run this same script
+# with their own directory.
 #
-#   hack/dev.sh up       start what is not running (idempotent), print next steps
-#   hack/dev.sh down     stop everything `up` started, and nothing else
-#   hack/dev.sh status   what runs, where its logs are
-#   hack/dev.sh purge    down, then delete $LONGSHORE_DEV_DIR (etcd data, certificates, logs)
+#   hack/dev.sh up            start what is not running (idempotent), print next steps
+#   hack/dev.sh down          stop everything `up` started, and nothing else
+#   hack/dev.sh status        what runs, where its logs are
+#   hack/dev.sh purge         down, then delete $LONGSHORE_DEV_DIR (etcd data, certificates, logs)
+#   hack/dev.sh stop-agent X  stop agent X (a or b) alone; `up` starts it again
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -20,14 +24,27 @@ ADMIN_KUBECONFIG=$DEV_DIR/admin.kubeconfig
 
 ETCD_PORT=${LONGSHORE_DEV_ETCD_PORT:-23790}
 APISERVER_PORT=${LONGSHORE_DEV_APISERVER_PORT:-16443}
+REGISTRY_PORT=${LONGSHORE_DEV_REGISTRY_PORT:-15000}
 MANAGER_PORTS=(18080 18081) # metrics, probes
-AGENT_PORTS=(18090 18091)
-AGENT_NAME=${LONGSHORE_DEV_AGENT_NAME:-dev-a}
-COMPONENTS=(etcd kube-apiserver containerd manager agent)
-NETNS_DIR=/run/longshore-dev/netns
-BRIDGE=ls-br0
-TASK_BRIDGE=ls-vpc0
+# Extra manager flags, e.g. LONGSHORE_DEV_MANAGER_FLAGS="--instance-lost-timeout 20s".
+read -r -a MANAGER_FLAGS <<<"${LONGSHORE_DEV_MANAGER_FLAGS:-}"
+
+# The two agents share the host, so everything host-wide is split between
+# them: containerd namespace, state, log and netns directories, bridges,
+# bridge subnets and the dynamic host-port range. The awsvpc subnets come
+# from the Cluster (a /24 per instance, assigned by the manager).
+AGENTS=(a b)
+declare -A AGENT_PORTS=([a]="18090 18091" [b]="18092 18093") # metrics, probes
+declare -A AGENT_BRIDGE_CIDR=([a]=172.29.1.0/24 [b]=172.29.2.0/24)
+declare -A AGENT_PORT_RANGE=([a]=49153-57343 [b]=57344-65535)
+NETNS_BASE=/run/longshore-$(basename "$DEV_DIR")
+agent_name() { echo "dev-$1"; }
+agent_netns() { echo "$NETNS_BASE/netns-$1"; }
+agent_bridges() { echo "ls-$1-br ls-$1-vpc"; }
+COMPONENTS=(etcd kube-apiserver containerd registry manager agent-a agent-b)
+
 IMAGE=localhost/longshore/busybox:latest
+REGISTRY=127.0.0.1:$REGISTRY_PORT
 
 pidfile() { echo "$RUN/$1.pid"; }
 running() { [[ -f $(pidfile "$1") ]] && kill -0 "$(cat "$(pidfile "$1")")" 2>/dev/null; }
@@ -106,10 +123,14 @@ pki() {
 	}
 	client_cert admin longshore-admin system:masters
 	client_cert manager longshore-manager longshore:managers
-	client_cert "agent-$AGENT_NAME" "longshore-agent:$AGENT_NAME" longshore:agents
 	kubeconfig "$ADMIN_KUBECONFIG" longshore-admin admin
 	kubeconfig "$DEV_DIR/manager.kubeconfig" longshore-manager manager
-	kubeconfig "$DEV_DIR/agent-$AGENT_NAME.kubeconfig" "longshore-agent:$AGENT_NAME" "agent-$AGENT_NAME"
+	local x name
+	for x in "${AGENTS[@]}"; do
+		name=$(agent_name "$x")
+		client_cert "agent-$name" "longshore-agent:$name" longshore:agents
+		kubeconfig "$DEV_DIR/agent-$name.kubeconfig" "longshore-agent:$name" "agent-$name"
+	done
 }
 
 # ---- up / down ----------------------------------------------------------------
@@ -163,46 +184,103 @@ up() {
 	# hack/containerd.sh keeps its own pid file; link it so status/down see it.
 	ln -sf "$DEV_DIR/containerd/containerd.pid" "$(pidfile containerd)"
 	ln -sf "$DEV_DIR/containerd/containerd.log" "$LOGS/containerd.log"
-	log "importing the sample image $IMAGE (built from busybox-static; no registry needed)"
-	(cd "$LONGSHORE_ROOT" && go run ./hack/imagebuild --ref "$IMAGE" --address "$DEV_DIR/containerd/containerd.sock" \
-		--namespace longshore) >>"$LOGS/install.log" 2>&1 || die "importing $IMAGE failed (log: $LOGS/install.log)"
+
+	registry
+	images
 
 	start_bg manager "$LONGSHORE_ROOT/bin/longshore-manager" --kubeconfig "$DEV_DIR/manager.kubeconfig" \
 		--metrics-bind-address "127.0.0.1:${MANAGER_PORTS[0]}" --health-probe-bind-address "127.0.0.1:${MANAGER_PORTS[1]}" \
-		--leader-election-namespace longshore-system
+		--leader-election-namespace longshore-system "${MANAGER_FLAGS[@]}"
 	wait_for manager 60 curl -fsS "http://127.0.0.1:${MANAGER_PORTS[1]}/readyz"
 
-	start_bg agent "$LONGSHORE_ROOT/bin/longshore-agent" --kubeconfig "$DEV_DIR/agent-$AGENT_NAME.kubeconfig" \
-		--instance-name "$AGENT_NAME" --availability-zone a \
-		--containerd-address "$DEV_DIR/containerd/containerd.sock" --containerd-namespace longshore \
-		--state-dir "$DEV_DIR/agent" --log-dir "$LOGS/tasks" --netns-dir "$NETNS_DIR" \
-		--bridge-name "$BRIDGE" --task-bridge-name "$TASK_BRIDGE" \
-		--lease-namespace longshore-system \
-		--metrics-bind-address "127.0.0.1:${AGENT_PORTS[0]}" --health-probe-bind-address "127.0.0.1:${AGENT_PORTS[1]}"
-	wait_for agent 60 curl -fsS "http://127.0.0.1:${AGENT_PORTS[1]}/readyz"
+	local x ports
+	for x in "${AGENTS[@]}"; do start_agent "$x"; done
+	for x in "${AGENTS[@]}"; do
+		read -r -a ports <<<"${AGENT_PORTS[$x]}"
+		wait_for "agent-$x" 60 curl -fsS "http://127.0.0.1:${ports[1]}/readyz"
+	done
 
 	status
 	cat <<EOF
 
-Longshore is up. Next:
+Longshore is up: two container instances, $(agent_name a) (zone a) and $(agent_name b) (zone b).
+Next (docs/getting-started.md walks through them):
 
-  export KUBECONFIG=$ADMIN_KUBECONFIG
-  kubectl get ecs                          # every Longshore object (the agent registered ContainerInstance $AGENT_NAME)
-  kubectl apply -f config/samples/         # a Cluster, task definitions, a Task, Services
-  kubectl get ecs                          # and again
-  kubectl explain task.spec                # the API, field by field
+  export KUBECONFIG=$ADMIN_KUBECONFIG PATH=$K8S_BIN:\$PATH
+  kubectl get ecs                          # the Cluster and the two ContainerInstances
+  kubectl apply -f config/samples/         # task definitions per network mode, Tasks, Services
+  kubectl get ecstask -o wide              # where each task runs, its IP and state
+  curl http://\$(kubectl get ecstask web-once -o jsonpath='{.status.attachments[0].details.ipv4Address}'):8080/
+  kubectl scale ecssvc web --replicas=5    # and watch: kubectl get ecstask -w
 
-Logs: $LOGS/{etcd,kube-apiserver,containerd,manager,agent}.log
+Images: $IMAGE (imported into both instances), $REGISTRY/longshore/{busybox,worker}:latest (pulled from the local registry).
+Logs: $LOGS/{etcd,kube-apiserver,containerd,registry,manager,agent-a,agent-b}.log, task output under $LOGS/tasks/
 Stop: make dev-down (keeps data; 'hack/dev.sh purge' deletes it)
 EOF
 }
 
-stop_pid() { # NAME
-	local name=$1 pid
+# registry runs a Docker registry (Debian package docker-registry) on
+# 127.0.0.1 without authentication, so task definitions can name images that
+# are pulled rather than imported.
+registry() {
+	mkdir -p "$DEV_DIR/registry"
+	check_port_free registry "$REGISTRY_PORT"
+	cat >"$DEV_DIR/registry/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $DEV_DIR/registry/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$REGISTRY_PORT
+EOF
+	start_bg registry /usr/bin/docker-registry serve "$DEV_DIR/registry/config.yml"
+	wait_for registry 30 curl -fsS "http://$REGISTRY/v2/"
+}
+
+# images builds the sample images from busybox-static (no registry on the
+# internet is needed): the web image is imported into each instance's
+# containerd namespace, and it and the stub worker are pushed to the local
+# registry.
+images() {
+	log "building the sample images: $IMAGE into both instances; $REGISTRY/longshore/{busybox,worker}:latest"
+	local x
+	(
+		cd "$LONGSHORE_ROOT"
+		go build -o "$DEV_DIR/imagebuild" ./hack/imagebuild
+		for x in "${AGENTS[@]}"; do
+			"$DEV_DIR/imagebuild" --ref "$IMAGE" --address "$DEV_DIR/containerd/containerd.sock" --namespace "longshore-$x"
+		done
+		"$DEV_DIR/imagebuild" --ref "$IMAGE" --push-url "http://$REGISTRY" --push-repo longshore/busybox
+		"$DEV_DIR/imagebuild" --ref "$REGISTRY/longshore/worker:latest" --worker --push-url "http://$REGISTRY" --push-repo longshore/worker
+	) >>"$LOGS/install.log" 2>&1 || die "building the sample images failed (log: $LOGS/install.log)"
+}
+
+# start_agent X starts agent X (a or b) with everything host-wide of its own.
+start_agent() {
+	local x=$1 name ports bridges
+	name=$(agent_name "$x")
+	read -r -a ports <<<"${AGENT_PORTS[$x]}"
+	read -r -a bridges <<<"$(agent_bridges "$x")"
+	start_bg "agent-$x" "$LONGSHORE_ROOT/bin/longshore-agent" --kubeconfig "$DEV_DIR/agent-$name.kubeconfig" \
+		--instance-name "$name" --availability-zone "$x" \
+		--containerd-address "$DEV_DIR/containerd/containerd.sock" --containerd-namespace "longshore-$x" \
+		--state-dir "$DEV_DIR/agent-$x" --log-dir "$LOGS/tasks/$name" --netns-dir "$(agent_netns "$x")" \
+		--bridge-name "${bridges[0]}" --bridge-cidr "${AGENT_BRIDGE_CIDR[$x]}" --task-bridge-name "${bridges[1]}" \
+		--dynamic-port-range "${AGENT_PORT_RANGE[$x]}" --image-pull-behavior prefer-cached \
+		--lease-namespace longshore-system \
+		--metrics-bind-address "127.0.0.1:${ports[0]}" --health-probe-bind-address "127.0.0.1:${ports[1]}"
+}
+
+stop_pid() { # NAME [SIGNAL]
+	local name=$1 sig=${2:-TERM} pid
 	running "$name" || { rm -f "$(pidfile "$name")"; return 0; }
 	pid=$(cat "$(pidfile "$name")")
-	log "stopping $name (pid $pid)"
-	kill "$pid" 2>/dev/null || true
+	log "stopping $name (pid $pid, SIG$sig)"
+	kill "-$sig" "$pid" 2>/dev/null || true
 	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	if kill -0 "$pid" 2>/dev/null; then
 		warn "$name did not stop in 10s; killing it"
@@ -213,20 +291,25 @@ stop_pid() { # NAME
 
 down() {
 	[[ -d $RUN ]] || { log "nothing to stop ($DEV_DIR does not exist)"; return 0; }
-	if running agent && running kube-apiserver; then
-		# The agent removes each task's containers, namespaces, addresses
+	if { running agent-a || running agent-b; } && running kube-apiserver; then
+		# The agents remove each task's containers, namespaces, addresses
 		# and firewall rules as the tasks go; stopping containerd alone
 		# would leave the network behind.
 		# Services first (they drain their tasks and would replace deleted
-		# ones), then the remaining Tasks.
-		log "deleting every Service and Task so that the agent cleans up after them"
+		# ones), then the remaining Tasks. Tasks of an agent that is not
+		# running wait for it until the timeout; its namespaces and bridges
+		# are removed below, its containers with containerd's, and its
+		# startup garbage collection removes the rest when it runs again.
+		log "deleting every Service and Task so that the agents clean up after them"
 		"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" delete services.ecs.longshore.io --all --all-namespaces --timeout 120s >/dev/null ||
 			warn "some Services were not drained within 120s"
 		"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" delete tasks.ecs.longshore.io --all --all-namespaces --timeout 90s >/dev/null ||
 			warn "some Tasks were not cleaned up within 90s"
 	fi
-	stop_pid agent
+	local x br ns
+	for x in "${AGENTS[@]}"; do stop_pid "agent-$x"; done
 	stop_pid manager
+	stop_pid registry
 	if [[ -d $DEV_DIR/containerd ]]; then
 		log "stopping containerd and removing its containers"
 		"$LONGSHORE_ROOT/hack/containerd.sh" stop "$DEV_DIR/containerd"
@@ -235,15 +318,15 @@ down() {
 	stop_pid kube-apiserver
 	stop_pid etcd
 	# Whatever a killed agent could not clean: pinned namespaces and bridges.
-	if [[ -d $NETNS_DIR ]]; then
-		for ns in "$NETNS_DIR"/*; do
+	for x in "${AGENTS[@]}"; do
+		for ns in "$(agent_netns "$x")"/*; do
 			[[ -e $ns ]] || continue
 			umount "$ns" 2>/dev/null || true
 			rm -f "$ns"
 		done
-	fi
-	for br in "$BRIDGE" "$TASK_BRIDGE"; do
-		ip link show "$br" >/dev/null 2>&1 && ip link delete "$br"
+		for br in $(agent_bridges "$x"); do
+			if ip link show "$br" >/dev/null 2>&1; then ip link delete "$br"; fi
+		done
 	done
 	local left
 	left=$(awk -v d="$DEV_DIR/" 'index($2, d) == 1 {print $2}' /proc/self/mounts)
@@ -261,8 +344,13 @@ status() {
 		fi
 	done
 	printf '\nkube-apiserver https://127.0.0.1:%s  kubeconfig %s\n' "$APISERVER_PORT" "$ADMIN_KUBECONFIG"
-	printf 'manager  metrics http://127.0.0.1:%s/metrics  probes http://127.0.0.1:%s/readyz\n' "${MANAGER_PORTS[@]}"
-	printf 'agent    metrics http://127.0.0.1:%s/metrics  probes http://127.0.0.1:%s/readyz\n' "${AGENT_PORTS[@]}"
+	printf 'registry       http://%s/v2/\n' "$REGISTRY"
+	printf 'manager        metrics http://127.0.0.1:%s/metrics  probes http://127.0.0.1:%s/readyz\n' "${MANAGER_PORTS[@]}"
+	local x
+	for x in "${AGENTS[@]}"; do
+		# shellcheck disable=SC2086 # the two ports
+		printf 'agent-%s        metrics http://127.0.0.1:%s/metrics  probes http://127.0.0.1:%s/readyz\n' "$x" ${AGENT_PORTS[$x]}
+	done
 }
 
 purge() {
@@ -276,5 +364,9 @@ up) up ;;
 down) down ;;
 status) status ;;
 purge) purge ;;
-*) die "usage: $0 up|down|status|purge" ;;
+stop-agent)
+	[[ -n ${AGENT_PORTS[${2:-}]:-} ]] || die "usage: $0 stop-agent a|b [SIGNAL]"
+	stop_pid "agent-$2" "${3:-TERM}"
+	;;
+*) die "usage: $0 up|down|status|purge|stop-agent a|b [SIGNAL]" ;;
 esac

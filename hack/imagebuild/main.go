@@ -58,9 +58,10 @@ func run() error {
 		pushRepo    = flag.String("push-repo", "longshore/busybox", "repository to push to")
 		pushTag     = flag.String("push-tag", "latest", "tag to push")
 		timeout     = flag.Duration("timeout", 2*time.Minute, "give up after this long")
+		worker      = flag.Bool("worker", false, "build the stub worker: the same files, with a command that logs a line every 5 s until SIGTERM")
 	)
 	flag.Usage = func() {
-		_, _ = fmt.Fprintf(flag.CommandLine.Output(), "Usage: %s [flags]\n\nBuilds the sample busybox image; at least one of -o, --address and --push-url is required.\nRegistry credentials for --push-url come from $REGISTRY_USERNAME and $REGISTRY_PASSWORD.\n\n", os.Args[0])
+		_, _ = fmt.Fprintf(flag.CommandLine.Output(), "Usage: %s [flags]\n\nBuilds the sample busybox image (or, with --worker, the stub worker); at least one of -o, --address and --push-url is required.\nRegistry credentials for --push-url come from $REGISTRY_USERNAME and $REGISTRY_PASSWORD.\n\n", os.Args[0])
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -75,6 +76,9 @@ func run() error {
 
 	spec := imagebuild.BusyboxSpec(*ref)
 	spec.BusyboxPath = *busybox
+	if *worker {
+		spec.Config.Cmd = []string{"sh", "-c", imagebuild.WorkerScript}
+	}
 	img, err := imagebuild.Build(spec)
 	if err != nil {
 		return err

@@ -139,6 +139,16 @@ func BusyboxSpec(ref string) Spec {
 	}
 }
 
+// WorkerScript is the command of the sample stub worker image: it logs a
+// numbered line every 5 seconds and exits 0 on SIGTERM.
+const WorkerScript = `trap 'echo "worker: stopping after $i jobs"; exit 0' TERM
+i=0
+while true; do
+  i=$((i + 1))
+  echo "worker: job $i done"
+  sleep 5 & wait $!
+done`
+
 // Blob is a piece of content with the descriptor that addresses it.
 type Blob struct {
 	// Descriptor holds the media type, digest and size of Data.
