@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -393,8 +394,26 @@ func (t *taskRun) stop(ctx context.Context) error {
 	return t.releaseFinalizer(ctx)
 }
 
-// stopSignal is SIGTERM unless the image says otherwise.
-func stopSignal(lsruntime.ContainerStatus) syscall.Signal { return syscall.SIGTERM }
+// stopSignal is the image's STOPSIGNAL (recorded on the container when it
+// was created), SIGTERM when it has none or names no signal.
+func stopSignal(c lsruntime.ContainerStatus) syscall.Signal {
+	return parseSignal(c.Labels[lsruntime.LabelStopSignal])
+}
+
+// parseSignal reads a Docker STOPSIGNAL: "SIGQUIT", "QUIT" or "3".
+func parseSignal(s string) syscall.Signal {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+		return syscall.Signal(n)
+	}
+	if s != "" && !strings.HasPrefix(s, "SIG") {
+		s = "SIG" + s
+	}
+	if sig := unix.SignalNum(s); sig != 0 {
+		return sig
+	}
+	return syscall.SIGTERM
+}
 
 // cleanup removes every container, network attachment and file of the task.
 // Each step is idempotent, so a crash in between is finished next time.

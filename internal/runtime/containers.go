@@ -138,6 +138,9 @@ func (c *Containerd) Create(ctx context.Context, spec ContainerSpec) error {
 	if spec.LogURI != nil {
 		labels[labelLogURI] = spec.LogURI.String()
 	}
+	if cfg.Config.StopSignal != "" {
+		labels[LabelStopSignal] = cfg.Config.StopSignal
+	}
 	if spec.Init && c.InitBinary == "" {
 		return fmt.Errorf("initProcessEnabled needs the agent's init binary, and none is configured")
 	}

@@ -37,6 +37,9 @@ const (
 	LabelContainer     = "ecs.longshore.io/container"
 	LabelAttempt       = "ecs.longshore.io/attempt"
 	LabelRevision      = "ecs.longshore.io/revision"
+	// LabelStopSignal is the image's STOPSIGNAL, when it has one: the
+	// signal the agent sends first when it stops the container.
+	LabelStopSignal = "ecs.longshore.io/stop-signal"
 )
 
 // maxIDLength is containerd's limit on identifiers.

@@ -28,10 +28,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/internal/imagebuild"
 	"github.com/longshore-io/longshore/test/integration/framework"
 )
 
@@ -291,5 +293,41 @@ func TestContainerdRestartIsSurvived(t *testing.T) {
 	got = n.wait(task, 60*time.Second, "STOPPED after the restart", phase(ecsv1.TaskStopped))
 	if got.Status.StopCode != ecsv1.StopCodeUserInitiated {
 		t.Errorf("stopCode %q reason %q", got.Status.StopCode, got.Status.StoppedReason)
+	}
+}
+
+// TestImageStopSignal: the agent stops a container with its image's
+// STOPSIGNAL. The image's process (PID 1, so it ignores SIGTERM without a
+// handler) exits 7 on SIGUSR1; with SIGTERM it would run into stopTimeout
+// and be killed (137).
+func TestImageStopSignal(t *testing.T) {
+	n := newNode(t, "node-stopsig")
+	const ref = "localhost/longshore/stopsignal:1"
+	spec := imagebuild.BusyboxSpec(ref)
+	spec.Config.StopSignal = "SIGUSR1"
+	spec.Config.Cmd = []string{"sh", "-c", `trap "exit 7" USR1; while true; do sleep 1 & wait $!; done`}
+	img, err := imagebuild.Build(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := imagebuild.Import(namespaces.WithNamespace(t.Context(), ctrdNamespace), n.ctrd, img); err != nil {
+		t.Fatal(err)
+	}
+	c := container("main")
+	c.Image, c.StopTimeout = ref, ptr.To[int32](20)
+	task := n.task("stopsig", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, ContainerDefinitions: []ecsv1.ContainerDefinition{c}})
+	got := n.wait(task, 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
+	start := time.Now()
+	patch := client.MergeFrom(got.DeepCopy())
+	got.Spec.DesiredStatus = ecsv1.DesiredStopped
+	if err := env.Client.Patch(t.Context(), got, patch); err != nil {
+		t.Fatal(err)
+	}
+	got = n.wait(task, 60*time.Second, "STOPPED", phase(ecsv1.TaskStopped))
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("stop took %s: the image's stop signal was not sent", took)
+	}
+	if ec := got.Status.Containers[0].ExitCode; ec == nil || *ec != 7 {
+		t.Errorf("exit code %v, want 7 (the SIGUSR1 handler)", ptr.Deref(ec, -1))
 	}
 }
