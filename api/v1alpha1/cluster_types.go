@@ -93,7 +93,8 @@ type BridgeNetwork struct {
 
 // ClusterSecurity says what tasks in a cluster may ask for.
 type ClusterSecurity struct {
-	// allowPrivileged lets containers run with privileged: true.
+	// allowPrivileged lets containers run with privileged: true, and tasks
+	// use pidMode or ipcMode host (they share the host's processes).
 	// +optional
 	AllowPrivileged bool `json:"allowPrivileged,omitempty"`
 	// allowHostNetwork lets tasks use networkMode host.

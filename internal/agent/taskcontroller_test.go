@@ -18,6 +18,7 @@ package agent
 
 import (
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -180,5 +181,121 @@ func TestPullFailureWithFakes(t *testing.T) {
 		if call.Op == network.FakeSetup {
 			t.Errorf("network set up for a task that cannot pull: %+v", call)
 		}
+	}
+}
+
+// TestClusterPolicyOfBoundTasksWithFakes: a task bound by its creator (ECS
+// StartTask) never met the scheduler; the agent applies the Cluster's
+// security policy before it pulls or creates anything.
+func TestClusterPolicyOfBoundTasksWithFakes(t *testing.T) {
+	for name, c := range map[string]struct {
+		cluster *ecsv1.Cluster
+		def     ecsv1.TaskDefinitionSpec
+		want    string // stoppedReason; "" = starts
+	}{
+		"privileged without a Cluster (strictest)": {
+			def: ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone,
+				ContainerDefinitions: []ecsv1.ContainerDefinition{{Name: "app", Image: "app:1", Essential: ptr.To(true), Privileged: true}}},
+			want: "Cluster default refuses the task: Cluster security forbids privileged containers (security.allowPrivileged is false)",
+		},
+		"host network refused": {
+			cluster: &ecsv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "default"}},
+			def: ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeHost,
+				ContainerDefinitions: []ecsv1.ContainerDefinition{{Name: "app", Image: "app:1", Essential: ptr.To(true)}}},
+			want: "Cluster default refuses the task: Cluster security forbids networkMode host (security.allowHostNetwork is false)",
+		},
+		"pidMode host refused": {
+			cluster: &ecsv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "default"},
+				Spec: ecsv1.ClusterSpec{Security: ecsv1.ClusterSecurity{AllowHostNetwork: true}}},
+			def: ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, PidMode: "host",
+				ContainerDefinitions: []ecsv1.ContainerDefinition{{Name: "app", Image: "app:1", Essential: ptr.To(true)}}},
+			want: "Cluster default refuses the task: Cluster security forbids pidMode and ipcMode host, which share the host's processes (security.allowPrivileged is false)",
+		},
+		"host network allowed": {
+			cluster: &ecsv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "default"},
+				Spec: ecsv1.ClusterSpec{Security: ecsv1.ClusterSecurity{AllowHostNetwork: true}}},
+			def: ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeHost,
+				ContainerDefinitions: []ecsv1.ContainerDefinition{{Name: "app", Image: "app:1", Essential: ptr.To(true)}}},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rev := &ecsv1.TaskDefinitionRevision{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web-1"},
+				Spec: ecsv1.TaskDefinitionRevisionSpec{Family: "web", Revision: 1, TaskDefinition: c.def}}
+			task := &ecsv1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "t1", UID: "u1"},
+				Spec: ecsv1.TaskSpec{TaskDefinition: "web:1", ContainerInstance: "inst", Cluster: "default"}}
+			objs := []client.Object{rev, task}
+			if c.cluster != nil {
+				objs = append(objs, c.cluster)
+			}
+			cl := fake.NewClientBuilder().WithScheme(kube.Scheme()).WithStatusSubresource(&ecsv1.Task{}).WithObjects(objs...).Build()
+			rt := lsruntime.NewFakeContainers()
+			r := &TaskReconciler{Client: cl, APIReader: cl, Runtime: rt, Network: network.NewFake(), InstanceName: "inst",
+				StateDir: t.TempDir(), Clock: clocktesting.NewFakeClock(time.Now()), Cgroups: &noCgroups{}}
+			r.init()
+			if _, err := r.Reconcile(t.Context(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(task)}); err != nil {
+				t.Fatal(err)
+			}
+			got := &ecsv1.Task{}
+			if err := cl.Get(t.Context(), client.ObjectKeyFromObject(task), got); err != nil {
+				t.Fatal(err)
+			}
+			if c.want == "" {
+				if got.Status.LastStatus == ecsv1.TaskStopped {
+					t.Fatalf("stopped: %s", got.Status.StoppedReason)
+				}
+				return
+			}
+			if got.Status.LastStatus != ecsv1.TaskStopped || got.Status.StopCode != ecsv1.StopCodeTaskFailedToStart ||
+				got.Status.StoppedReason != c.want {
+				t.Errorf("status %s %s %q, want STOPPED TaskFailedToStart %q", got.Status.LastStatus, got.Status.StopCode, got.Status.StoppedReason, c.want)
+			}
+			if calls := rt.Calls(); len(calls) > 0 {
+				t.Errorf("runtime called for a refused task: %v", calls)
+			}
+		})
+	}
+}
+
+// TestRestartInterruptedByAgentCrashWithFakes: the agent died after it
+// removed an exited container for its restart policy and before it created
+// the next attempt. The next agent finishes the restart instead of stopping
+// the task for a vanished container.
+func TestRestartInterruptedByAgentCrashWithFakes(t *testing.T) {
+	ctx := t.Context()
+	rev := &ecsv1.TaskDefinitionRevision{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web-1"},
+		Spec: ecsv1.TaskDefinitionRevisionSpec{Family: "web", Revision: 1, TaskDefinition: ecsv1.TaskDefinitionSpec{
+			NetworkMode: ecsv1.NetworkModeNone, ContainerDefinitions: []ecsv1.ContainerDefinition{{Name: "app", Image: "app:1",
+				Essential: ptr.To(true), RestartPolicy: &ecsv1.RestartPolicy{Enabled: true}}}}}}
+	now := metav1.Now()
+	task := &ecsv1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "t1", UID: "u1", Finalizers: []string{ecsv1.FinalizerAgent}},
+		Spec: ecsv1.TaskSpec{TaskDefinition: "web:1", ContainerInstance: "inst", Cluster: "default"},
+		Status: ecsv1.TaskStatus{LastStatus: ecsv1.TaskRunning, TaskDefinitionRevision: "web:1", PullStartedAt: &now, PullStoppedAt: &now,
+			Containers: []ecsv1.ContainerStatus{{Name: "app", RuntimeID: lsruntime.ContainerID("u1", "app", 0), LastStatus: ecsv1.ContainerRunning, StartedAt: &now}}}}
+	cl := fake.NewClientBuilder().WithScheme(kube.Scheme()).WithStatusSubresource(&ecsv1.Task{}).WithObjects(rev, task).Build()
+	rt := lsruntime.NewFakeContainers()
+	r := &TaskReconciler{Client: cl, APIReader: cl, Runtime: rt, Network: network.NewFake(), InstanceName: "inst",
+		StateDir: t.TempDir(), Clock: clocktesting.NewFakeClock(time.Now()), Cgroups: &noCgroups{}}
+	r.init()
+	// What the crashed agent left: the record of the restart, no container.
+	run := &taskRun{r: r, task: task}
+	if err := run.recordRestart("app", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(task)}); err != nil {
+		t.Fatal(err)
+	}
+	got := &ecsv1.Task{}
+	if err := cl.Get(ctx, client.ObjectKeyFromObject(task), got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.LastStatus == ecsv1.TaskStopped {
+		t.Fatalf("task stopped: %s %s", got.Status.StopCode, got.Status.StoppedReason)
+	}
+	next := lsruntime.ContainerID("u1", "app", 1)
+	if calls := rt.Calls(); !slices.Contains(calls, "Create "+next) || !slices.Contains(calls, "Start "+next) {
+		t.Errorf("calls %v: want attempt 1 created and started", calls)
+	}
+	if _, err := os.Stat(run.restartFile("app")); !os.IsNotExist(err) {
+		t.Errorf("restart record left behind: %v", err)
 	}
 }

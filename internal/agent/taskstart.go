@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +39,7 @@ import (
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/internal/network"
 	lsruntime "github.com/longshore-io/longshore/internal/runtime"
+	"github.com/longshore-io/longshore/internal/scheduler"
 )
 
 // start brings the task up: images, network, files, containers in
@@ -51,8 +53,29 @@ func (t *taskRun) start(ctx context.Context) (ctrl.Result, error) {
 	// wiped) is not silently re-created: the task stops.
 	for _, cs := range t.status.Containers {
 		if _, ok := t.containers[cs.Name]; !ok && cs.RuntimeID != "" {
+			if next, ok := t.pendingRestart(cs.Name); ok {
+				// The agent stopped between removing the exited attempt
+				// and creating the next one: create it now.
+				if t.nextAttempt == nil {
+					t.nextAttempt = map[string]int{}
+				}
+				t.nextAttempt[cs.Name] = next
+				continue
+			}
 			return ctrl.Result{}, t.fail(ctx, ecsv1.StopCodeInfrastructureHealth,
 				fmt.Sprintf("Container %s (%s) disappeared from the container runtime (host or containerd restart)", cs.Name, cs.RuntimeID))
+		}
+	}
+
+	// 0. The Cluster's security policy, before anything is pulled or
+	// created. The scheduler checked it for the tasks it placed; a task
+	// bound by its creator (ECS StartTask) meets it here first. A task
+	// that already started is not stopped by a policy changed since.
+	if t.status.PullStartedAt == nil {
+		if msg, err := t.policyViolation(ctx, td); err != nil {
+			return ctrl.Result{}, err
+		} else if msg != "" {
+			return ctrl.Result{}, t.fail(ctx, ecsv1.StopCodeTaskFailedToStart, msg)
 		}
 	}
 
@@ -296,6 +319,11 @@ func (t *taskRun) applyRestartPolicies(ctx context.Context, defs []ecsv1.Contain
 		t.reportContainers(byNameDefs(defs))
 		t.log.Info("Restarting container by its restart policy", "container", d.Name, "exitCode", c.ExitCode, "restartCount", next)
 		t.r.health.Stop(c.ID)
+		// Recorded first: an agent restart between the delete and the
+		// create finds the restart to finish, not a vanished container.
+		if err := t.recordRestart(d.Name, next); err != nil {
+			return err
+		}
 		if err := t.r.Runtime.Delete(ctx, c.ID); err != nil {
 			return err
 		}
@@ -414,6 +442,24 @@ func (t *taskRun) cluster(ctx context.Context) (*ecsv1.Cluster, error) {
 	return cl, err
 }
 
+// policyViolation says why the task's Cluster refuses the task, "" when
+// it allows it.
+func (t *taskRun) policyViolation(ctx context.Context, td *ecsv1.TaskDefinitionSpec) (string, error) {
+	cl, err := t.cluster(ctx)
+	if err != nil {
+		return "", err
+	}
+	reqs, err := scheduler.TaskRequirements(td, t.task.Spec.Overrides)
+	if err != nil {
+		return err.Error(), nil
+	}
+	policy := scheduler.Policy{Security: cl.Spec.Security, Namespaces: cl.Spec.Namespaces}
+	if _, msg := policy.Check(t.task.Namespace, &reqs); msg != "" {
+		return fmt.Sprintf("Cluster %s refuses the task: %s", t.task.Spec.Cluster, msg), nil
+	}
+	return "", nil
+}
+
 func (t *taskRun) clusterCNIConfig(ctx context.Context) (string, error) {
 	cl, err := t.cluster(ctx)
 	if err != nil {
@@ -525,8 +571,35 @@ func (t *taskRun) createContainers(ctx context.Context, td *ecsv1.TaskDefinition
 		if err := r.Runtime.Create(ctx, spec); err != nil {
 			return userErrorf("CannotCreateContainerError: container %s: %v", d.Name, err)
 		}
+		if err := os.Remove(t.restartFile(d.Name)); err != nil && !os.IsNotExist(err) {
+			return err
+		}
 	}
 	return nil
+}
+
+// restartFile records a restart-policy restart of a container between the
+// removal of its exited attempt and the creation of the next one.
+func (t *taskRun) restartFile(container string) string {
+	return filepath.Join(t.r.taskDir(t.task), "restart-"+container)
+}
+
+func (t *taskRun) recordRestart(container string, next int) error {
+	if err := os.MkdirAll(t.r.taskDir(t.task), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(t.restartFile(container), []byte(strconv.Itoa(next)), 0o600)
+}
+
+// pendingRestart returns the attempt a recorded restart of container is to
+// create.
+func (t *taskRun) pendingRestart(container string) (int, bool) {
+	b, err := os.ReadFile(t.restartFile(container))
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n, err == nil && n > 0
 }
 
 // taskLimits are the task-level cpu units and memory MiB (overrides win).

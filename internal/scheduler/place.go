@@ -314,15 +314,26 @@ func (s *Snapshot) compileConstraints(in []ecsv1.PlacementConstraint) ([]constra
 
 // checkPolicy applies the cluster-level rules: security and namespaces.
 func (s *Snapshot) checkPolicy(t *Task) *Unplaceable {
-	sec, r := &s.Policy.Security, &t.Requirements
-	refuse := func(c Cause, format string, args ...any) *Unplaceable {
-		return &Unplaceable{Reason: reasonPrefix + " Reason: " + fmt.Sprintf(format, args...) + ".", Causes: []Cause{c}}
+	if c, msg := s.Policy.Check(t.Namespace, &t.Requirements); msg != "" {
+		return &Unplaceable{Reason: reasonPrefix + " Reason: " + msg + ".", Causes: []Cause{c}}
 	}
+	return nil
+}
+
+// Check returns why the policy refuses a task of namespace ns with
+// requirements r, and "" when it allows it. The scheduler checks it before
+// placing a task; the agent checks it again before starting one, for tasks
+// bound without the scheduler (ECS StartTask).
+func (p Policy) Check(ns string, r *Requirements) (Cause, string) {
+	sec := &p.Security
 	if r.Privileged && !sec.AllowPrivileged {
-		return refuse(CausePolicy, "Cluster security forbids privileged containers (security.allowPrivileged is false)")
+		return CausePolicy, "Cluster security forbids privileged containers (security.allowPrivileged is false)"
+	}
+	if (r.HostPID || r.HostIPC) && !sec.AllowPrivileged {
+		return CausePolicy, "Cluster security forbids pidMode and ipcMode host, which share the host's processes (security.allowPrivileged is false)"
 	}
 	if r.HostNetwork && !sec.AllowHostNetwork {
-		return refuse(CausePolicy, "Cluster security forbids networkMode host (security.allowHostNetwork is false)")
+		return CausePolicy, "Cluster security forbids networkMode host (security.allowHostNetwork is false)"
 	}
 	if len(r.Capabilities) > 0 {
 		allowed := make(map[string]bool, len(sec.AllowedCapabilities))
@@ -332,19 +343,19 @@ func (s *Snapshot) checkPolicy(t *Task) *Unplaceable {
 		if !allowed["ALL"] {
 			for _, c := range r.Capabilities {
 				if !allowed[normalizeCapability(c)] {
-					return refuse(CausePolicy, "Cluster security forbids adding capability %s (not in security.allowedCapabilities)", c)
+					return CausePolicy, fmt.Sprintf("Cluster security forbids adding capability %s (not in security.allowedCapabilities)", c)
 				}
 			}
 		}
 	}
 	if r.HostPathVolumes && !sec.AllowHostPathVolumes {
-		return refuse(CausePolicy, "Cluster security forbids host path volumes (security.allowHostPathVolumes is false)")
+		return CausePolicy, "Cluster security forbids host path volumes (security.allowHostPathVolumes is false)"
 	}
-	if len(s.Policy.Namespaces) > 0 && !slices.Contains(s.Policy.Namespaces, t.Namespace) {
-		return refuse(CauseNamespace, "the cluster does not allow tasks of namespace %q (spec.namespaces: %s)",
-			t.Namespace, strings.Join(s.Policy.Namespaces, ", "))
+	if len(p.Namespaces) > 0 && !slices.Contains(p.Namespaces, ns) {
+		return CauseNamespace, fmt.Sprintf("the cluster does not allow tasks of namespace %q (spec.namespaces: %s)",
+			ns, strings.Join(p.Namespaces, ", "))
 	}
-	return nil
+	return "", ""
 }
 
 // evaluate counts the checks instance i fails for t. With all false it

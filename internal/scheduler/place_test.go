@@ -164,6 +164,19 @@ func TestPlaceEligibility(t *testing.T) {
 			wantErr: &Unplaceable{Causes: []Cause{CausePolicy},
 				Reason: prefix + "Reason: Cluster security forbids privileged containers (security.allowPrivileged is false)."},
 		},
+		"host pid forbidden": {
+			policy:    Policy{Security: ecsv1.ClusterSecurity{AllowHostNetwork: true}},
+			instances: instances(mkInstance("i-a")),
+			task:      Task{Requirements: Requirements{HostPID: true}},
+			wantErr: &Unplaceable{Causes: []Cause{CausePolicy},
+				Reason: prefix + "Reason: Cluster security forbids pidMode and ipcMode host, which share the host's processes (security.allowPrivileged is false)."},
+		},
+		"host ipc allowed when privileged is": {
+			policy:    Policy{Security: ecsv1.ClusterSecurity{AllowPrivileged: true}},
+			instances: instances(mkInstance("i-a")),
+			task:      Task{Requirements: Requirements{HostIPC: true}},
+			want:      "i-a",
+		},
 		"privileged allowed": {
 			policy:    Policy{Security: ecsv1.ClusterSecurity{AllowPrivileged: true}},
 			instances: instances(mkInstance("i-a")),

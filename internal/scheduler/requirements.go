@@ -40,8 +40,9 @@ type Requirements struct {
 	// which take a free port of the instance's dynamic range.
 	DynamicPorts int
 	// Privileged: a container is privileged. HostNetwork: networkMode host.
-	// HostPathVolumes: a volume binds a host path.
-	Privileged, HostNetwork, HostPathVolumes bool
+	// HostPathVolumes: a volume binds a host path. HostPID and HostIPC:
+	// pidMode or ipcMode host.
+	Privileged, HostNetwork, HostPathVolumes, HostPID, HostIPC bool
 	// Capabilities are the linuxParameters.capabilities.add of all
 	// containers, upper-case without the CAP_ prefix, sorted, unique.
 	Capabilities []string
@@ -72,6 +73,7 @@ func TaskRequirements(td *ecsv1.TaskDefinitionSpec, ov *ecsv1.TaskOverride) (Req
 		mode = ecsv1.NetworkModeBridge
 	}
 	r.HostNetwork = mode == ecsv1.NetworkModeHost
+	r.HostPID, r.HostIPC = td.PidMode == "host", td.IpcMode == "host"
 
 	type hostPort struct {
 		port  int32

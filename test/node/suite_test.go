@@ -23,6 +23,7 @@ package node
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -30,6 +31,9 @@ import (
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/test/integration/framework"
 )
 
@@ -44,6 +48,15 @@ func TestMain(m *testing.M) {
 	env, err = framework.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	// The Cluster of the tests' tasks: the agent applies its security
+	// policy to the tasks bound to it; the host-mode tests need host
+	// networking.
+	if err := env.Client.Create(context.Background(), &ecsv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: ecsv1.DefaultClusterName},
+		Spec: ecsv1.ClusterSpec{Security: ecsv1.ClusterSecurity{AllowHostNetwork: true}}}); err != nil {
+		fmt.Fprintln(os.Stderr, "creating the default Cluster:", err)
+		_ = env.Stop()
 		os.Exit(1)
 	}
 	code := m.Run()
