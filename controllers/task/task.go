@@ -222,6 +222,7 @@ func (r *Reconciler) reconcileTask(ctx context.Context, task *ecsv1.Task, st *ec
 	if err != nil {
 		msg := "TaskFailedToStart: " + err.Error()
 		r.stopUnbound(task, st, ecsv1.StopCodeTaskFailedToStart, msg)
+		r.event(task, corev1.EventTypeWarning, string(ecsv1.StopCodeTaskFailedToStart), msg)
 		return ctrl.Result{}, nil
 	}
 	if st.LastStatus == "" {
@@ -261,7 +262,9 @@ func (r *Reconciler) reconcileTask(ctx context.Context, task *ecsv1.Task, st *ec
 		var u *scheduler.Unplaceable
 		if !errors.As(err, &u) {
 			// A bad memberOf expression: the task can never be placed.
-			r.stopUnbound(task, st, ecsv1.StopCodeTaskFailedToStart, "TaskFailedToStart: "+err.Error())
+			msg := "TaskFailedToStart: " + err.Error()
+			r.stopUnbound(task, st, ecsv1.StopCodeTaskFailedToStart, msg)
+			r.event(task, corev1.EventTypeWarning, string(ecsv1.StopCodeTaskFailedToStart), msg)
 			return ctrl.Result{}, nil
 		}
 		key := client.ObjectKeyFromObject(task)

@@ -198,7 +198,7 @@ func probe(svc string) *prober {
 				}
 				p.worst = strings.Join(states, "; ")
 			}
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond)
 		}
 	}()
 	return p
@@ -231,7 +231,7 @@ func testRollingUpdate(t *testing.T) {
 	p.halt()
 	addReport("rolling update web:1 → web:2 (3 tasks, min 50%%, max 200%%, new image pulled): %.1f s; fewest answering during the roll %d of 3 (%d probe rounds)",
 		d.Seconds(), p.min, p.rounds)
-	if p.rounds < 10 {
+	if p.rounds < 5 {
 		t.Errorf("only %d probe rounds during the roll", p.rounds)
 	}
 	if p.min < minAnswering {
@@ -376,6 +376,34 @@ spec:
   taskDefinition: missing-secret
 ---
 apiVersion: ecs.longshore.io/v1alpha1
+kind: TaskDefinition
+metadata:
+  name: wants-privileged
+spec:
+  networkMode: none
+  containerDefinitions:
+    - {name: main, image: localhost/longshore/busybox:latest, memory: 32, privileged: true, command: [sleep, "3600"]}
+---
+apiVersion: ecs.longshore.io/v1alpha1
+kind: Task
+metadata:
+  name: bound-privileged
+spec:
+  taskDefinition: wants-privileged
+  containerInstance: dev-a
+---
+apiVersion: ecs.longshore.io/v1alpha1
+kind: Task
+metadata:
+  name: bad-override
+spec:
+  taskDefinition: worker
+  overrides:
+    containerOverrides:
+      - name: no-such-container
+        command: ["true"]
+---
+apiVersion: ecs.longshore.io/v1alpha1
 kind: Task
 metadata:
   name: unplaceable
@@ -404,6 +432,8 @@ func testBadInput(t *testing.T) {
 	for _, c := range []struct{ task, code, reason string }{
 		{"unpullable", string(ecsv1.StopCodeTaskFailedToStart), "CannotPullContainerError"},
 		{"missing-secret", string(ecsv1.StopCodeTaskFailedToStart), "no-such-secret"},
+		{"bad-override", string(ecsv1.StopCodeTaskFailedToStart), "override for container named no-such-container is not valid"},
+		{"bound-privileged", string(ecsv1.StopCodeTaskFailedToStart), "Cluster default refuses the task: Cluster security forbids privileged containers"},
 	} {
 		task := waitTask(t, c.task, 2*time.Minute, isStopped)
 		if string(task.Status.StopCode) != c.code || !strings.Contains(task.Status.StoppedReason, c.reason) {
