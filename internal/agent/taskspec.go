@@ -171,17 +171,11 @@ func buildContainerSpec(in containerInput) (lsruntime.ContainerSpec, error) {
 		spec.Mounts = append(spec.Mounts, lsruntime.Mount{Type: "bind", Source: filepath.Join(in.EtcDir, f),
 			Destination: "/etc/" + f, Options: []string{"rbind", "rprivate", "ro"}})
 	}
-	for _, mp := range def.MountPoints {
-		dir, ok := in.VolumeDirs[mp.SourceVolume]
-		if !ok {
-			return spec, fmt.Errorf("mountPoints: volume %s is not prepared", mp.SourceVolume)
-		}
-		opts := []string{"rbind", "rprivate"}
-		if mp.ReadOnly || isFileVolume(in.TD, mp.SourceVolume) {
-			opts = append(opts, "ro")
-		}
-		spec.Mounts = append(spec.Mounts, lsruntime.Mount{Type: "bind", Source: dir, Destination: mp.ContainerPath, Options: opts})
+	ms, err := mountPointMounts(in.TD, def, in.VolumeDirs)
+	if err != nil {
+		return spec, err
 	}
+	spec.Mounts = append(spec.Mounts, ms...)
 	spec.Mounts = append(spec.Mounts, in.VolumesFromMounts...)
 
 	if lp := def.LinuxParameters; lp != nil {
@@ -271,4 +265,76 @@ func resolvConf(host string, dnsServers []string, ownNetNS bool) string {
 		b.WriteString(l + "\n")
 	}
 	return b.String()
+}
+
+// mountPointMounts are the bind mounts of a container's mountPoints.
+func mountPointMounts(td *ecsv1.TaskDefinitionSpec, def *ecsv1.ContainerDefinition, volumeDirs map[string]string) ([]lsruntime.Mount, error) {
+	var out []lsruntime.Mount
+	for _, mp := range def.MountPoints {
+		dir, ok := volumeDirs[mp.SourceVolume]
+		if !ok {
+			return nil, fmt.Errorf("mountPoints: volume %s is not prepared", mp.SourceVolume)
+		}
+		opts := []string{"rbind", "rprivate"}
+		if mp.ReadOnly || isFileVolume(td, mp.SourceVolume) {
+			opts = append(opts, "ro")
+		}
+		out = append(out, lsruntime.Mount{Type: "bind", Source: dir, Destination: mp.ContainerPath, Options: opts})
+	}
+	return out, nil
+}
+
+// volumesFromMounts are the mounts container name gets through its
+// volumesFrom: every volume mount of each source container (its own
+// mountPoints and, in turn, its volumesFrom), read-only where asked. It
+// does not depend on which containers exist, so a container re-created
+// later (restart policy) gets the same mounts.
+func volumesFromMounts(td *ecsv1.TaskDefinitionSpec, name string, volumeDirs map[string]string) ([]lsruntime.Mount, error) {
+	defs := map[string]*ecsv1.ContainerDefinition{}
+	for i := range td.ContainerDefinitions {
+		defs[td.ContainerDefinitions[i].Name] = &td.ContainerDefinitions[i]
+	}
+	var all func(name string, seen map[string]bool) ([]lsruntime.Mount, error)
+	// all returns the volume mounts of container name, its own and inherited.
+	all = func(name string, seen map[string]bool) ([]lsruntime.Mount, error) {
+		d := defs[name]
+		if d == nil {
+			return nil, fmt.Errorf("volumesFrom: no container named %s", name)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("volumesFrom: container %s is part of a cycle", name)
+		}
+		seen[name] = true
+		defer delete(seen, name)
+		out, err := mountPointMounts(td, d, volumeDirs)
+		if err != nil {
+			return nil, err
+		}
+		inherited, err := from(d, seen, all)
+		return append(out, inherited...), err
+	}
+	d := defs[name]
+	if d == nil {
+		return nil, fmt.Errorf("volumesFrom: no container named %s", name)
+	}
+	return from(d, map[string]bool{name: true}, all)
+}
+
+func from(d *ecsv1.ContainerDefinition, seen map[string]bool,
+	all func(string, map[string]bool) ([]lsruntime.Mount, error)) ([]lsruntime.Mount, error) {
+	var out []lsruntime.Mount
+	for _, vf := range d.VolumesFrom {
+		ms, err := all(vf.SourceContainer, seen)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			m.Options = slices.Clone(m.Options)
+			if vf.ReadOnly && !slices.Contains(m.Options, "ro") {
+				m.Options = append(m.Options, "ro")
+			}
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }

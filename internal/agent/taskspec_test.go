@@ -143,3 +143,44 @@ func TestParseSignal(t *testing.T) {
 		t.Errorf("stopSignal with label SIGUSR1 = %v", got)
 	}
 }
+
+func TestVolumesFromMounts(t *testing.T) {
+	td := &ecsv1.TaskDefinitionSpec{
+		Volumes: []ecsv1.Volume{{Name: "data"}, {Name: "logs"}},
+		ContainerDefinitions: []ecsv1.ContainerDefinition{
+			{Name: "reader", VolumesFrom: []ecsv1.VolumeFrom{{SourceContainer: "writer", ReadOnly: true}}},
+			{Name: "writer", MountPoints: []ecsv1.MountPoint{{SourceVolume: "data", ContainerPath: "/data"}},
+				VolumesFrom: []ecsv1.VolumeFrom{{SourceContainer: "logger"}}},
+			{Name: "logger", MountPoints: []ecsv1.MountPoint{{SourceVolume: "logs", ContainerPath: "/logs", ReadOnly: true}}},
+			{Name: "loop-a", VolumesFrom: []ecsv1.VolumeFrom{{SourceContainer: "loop-b"}}},
+			{Name: "loop-b", VolumesFrom: []ecsv1.VolumeFrom{{SourceContainer: "loop-a"}}},
+		}}
+	dirs := map[string]string{"data": "/state/data", "logs": "/state/logs"}
+
+	// A source listed later, and what it inherits in turn, read-only as asked.
+	got, err := volumesFromMounts(td, "reader", dirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []lsruntime.Mount{
+		{Type: "bind", Source: "/state/data", Destination: "/data", Options: []string{"rbind", "rprivate", "ro"}},
+		{Type: "bind", Source: "/state/logs", Destination: "/logs", Options: []string{"rbind", "rprivate", "ro"}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("reader (-want +got):\n%s", diff)
+	}
+	// Read-write stays read-write without readOnly; the source's own ro stays.
+	got, err = volumesFromMounts(td, "writer", dirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want[1:], got); diff != "" {
+		t.Errorf("writer (-want +got):\n%s", diff)
+	}
+	if got, err := volumesFromMounts(td, "logger", dirs); err != nil || len(got) != 0 {
+		t.Errorf("logger: %v %v, want none", got, err)
+	}
+	if _, err := volumesFromMounts(td, "loop-a", dirs); err == nil || !strings.Contains(err.Error(), "cycle") {
+		t.Errorf("cycle: %v", err)
+	}
+}

@@ -502,7 +502,6 @@ func (t *taskRun) createContainers(ctx context.Context, td *ecsv1.TaskDefinition
 		return err
 	}
 	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
-	mountsOf := map[string][]lsruntime.Mount{}
 	for i := range td.ContainerDefinitions {
 		d := &td.ContainerDefinitions[i]
 		if _, ok := t.containers[d.Name]; ok {
@@ -538,15 +537,9 @@ func (t *taskRun) createContainers(ctx context.Context, td *ecsv1.TaskDefinition
 				return err
 			}
 		}
-		var fromMounts []lsruntime.Mount
-		for _, vf := range d.VolumesFrom {
-			for _, m := range mountsOf[vf.SourceContainer] {
-				m.Options = append([]string{}, m.Options...)
-				if vf.ReadOnly {
-					m.Options = append(m.Options, "ro")
-				}
-				fromMounts = append(fromMounts, m)
-			}
+		fromMounts, err := volumesFromMounts(td, d.Name, volumeDirs)
+		if err != nil {
+			return userErrorf("container %s: %v", d.Name, err)
 		}
 		var logURI = t.r.LogURI
 		in := containerInput{Task: task, Revision: t.status.TaskDefinitionRevision, TD: td, Def: d, Attempt: t.nextAttempt[d.Name],
@@ -562,11 +555,6 @@ func (t *taskRun) createContainers(ctx context.Context, td *ecsv1.TaskDefinition
 		spec, err := buildContainerSpec(in)
 		if err != nil {
 			return userErrorf("container %s: %v", d.Name, err)
-		}
-		for _, m := range spec.Mounts {
-			if m.Type == "bind" && !strings.HasPrefix(m.Destination, "/etc/") {
-				mountsOf[d.Name] = append(mountsOf[d.Name], m)
-			}
 		}
 		if err := r.Runtime.Create(ctx, spec); err != nil {
 			return userErrorf("CannotCreateContainerError: container %s: %v", d.Name, err)
