@@ -276,3 +276,28 @@ func apimetaFind(conds []metav1.Condition, typ string) *metav1.Condition {
 	}
 	return nil
 }
+
+// TestVolumesFrom: a container listed before its source gets the source's
+// volume, read-only as asked, and sees what the source writes.
+func TestVolumesFrom(t *testing.T) {
+	n := newNode(t, "node-volfrom")
+	reader := container("reader", "sleep", "3600")
+	reader.VolumesFrom = []ecsv1.VolumeFrom{{SourceContainer: "writer", ReadOnly: true}}
+	reader.DependsOn = []ecsv1.ContainerDependency{{ContainerName: "writer", Condition: ecsv1.DependencyStart}}
+	writer := container("writer", "sh", "-c", "echo from-writer > /shared/note; sleep 3600")
+	writer.MountPoints = []ecsv1.MountPoint{{SourceVolume: "shared", ContainerPath: "/shared"}}
+	task := n.task("volfrom", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone,
+		Volumes: []ecsv1.Volume{{Name: "shared"}}, ContainerDefinitions: []ecsv1.ContainerDefinition{reader, writer}})
+	got := n.wait(task, 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
+	framework.Eventually(t, 20*time.Second, "the writer's file seen by the reader", func() error {
+		out, err := n.exec(got, "reader", "cat", "/shared/note")
+		if err != nil || !strings.HasSuffix(strings.TrimSpace(out), "\nfrom-writer") && strings.TrimSpace(out) != "from-writer" {
+			return fmt.Errorf("cat: %q %v", out, err)
+		}
+		return nil
+	})
+	if out, err := n.exec(got, "reader", "touch", "/shared/mine"); err == nil {
+		t.Errorf("the reader could write a read-only volumesFrom mount: %s", out)
+	}
+	n.deleteTask(task)
+}
