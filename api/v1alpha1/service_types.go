@@ -220,7 +220,7 @@ type Deployment struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:subresource:scale:specpath=.spec.desiredCount,statuspath=.status.runningCount,selectorpath=.status.selector
 // +kubebuilder:resource:shortName=ecssvc,categories=ecs
-// +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.spec.desiredCount`
+// +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.status.desiredCount`
 // +kubebuilder:printcolumn:name="Running",type=integer,JSONPath=`.status.runningCount`
 // +kubebuilder:printcolumn:name="Pending",type=integer,JSONPath=`.status.pendingCount`
 // +kubebuilder:printcolumn:name="Task-Definition",type=string,JSONPath=`.status.taskDefinition`
