@@ -30,10 +30,10 @@ import (
 
 	_ "github.com/containerd/containerd/v2/client"
 	_ "github.com/containerd/go-cni"
-	_ "sigs.k8s.io/controller-runtime/pkg/log/zap"
 	_ "sigs.k8s.io/controller-runtime"
 	_ "sigs.k8s.io/controller-runtime/pkg/cache"
 	_ "sigs.k8s.io/controller-runtime/pkg/client"
+	_ "sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
 func main() {
