@@ -62,8 +62,6 @@ const (
 
 var agents = []string{"a", "b"}
 
-func instanceName(x string) string { return "dev-" + x }
-
 // sys is the running system, set up once by TestMain.
 var sys struct {
 	root       string
