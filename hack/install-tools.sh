@@ -136,15 +136,15 @@ install_k8s() {
 		log "building kube-apiserver $K8S_VERSION (about 9 minutes cold on 2 cores; cached afterwards)"
 		with_progress "kube-apiserver" "$LONGSHORE_CACHE/logs/kube-apiserver.log" build_k8s_cmd kube-apiserver
 	fi
-	# envtest and make dev want kubectl next to the apiserver; use the host's
-	# when it has one, else build the pinned version.
-	if [[ ! -x $K8S_BIN/kubectl ]]; then
-		if command -v kubectl >/dev/null 2>&1; then
-			ln -sf "$(command -v kubectl)" "$K8S_BIN/kubectl"
-		else
-			log "building kubectl $K8S_VERSION"
-			with_progress "kubectl" "$LONGSHORE_CACHE/logs/kubectl.log" build_k8s_cmd kubectl
-		fi
+	# envtest, make dev and the e2e tests want kubectl next to the apiserver,
+	# at its version (a host's kubectl may be outside the version skew
+	# policy). A symlink to the host's, from older caches, is replaced.
+	if [[ -x $K8S_BIN/kubectl && ! -L $K8S_BIN/kubectl ]]; then
+		log "kubectl $K8S_VERSION present"
+	else
+		rm -f "$K8S_BIN/kubectl"
+		log "building kubectl $K8S_VERSION (about 2 minutes cold)"
+		with_progress "kubectl" "$LONGSHORE_CACHE/logs/kubectl.log" build_k8s_cmd kubectl
 	fi
 }
 

@@ -69,10 +69,9 @@ func testSamples(t *testing.T) {
 	}
 
 	// awsvpc: the task's own IP.
+	// RUNNING means the process started; the server listens a moment later.
 	web := getTask(t, "web-once")
-	if _, err := get(fmt.Sprintf("http://%s:%d/", taskIP(web), webPort)); err != nil {
-		t.Errorf("awsvpc task web-once: %v", err)
-	}
+	answers(t, "awsvpc task web-once", fmt.Sprintf("http://%s:%d/", taskIP(web), webPort))
 	// bridge: the dynamic host port of its networkBindings.
 	bridged := getTask(t, "web-bridge-once")
 	if len(bridged.Status.Containers) == 0 || len(bridged.Status.Containers[0].NetworkBindings) == 0 {
@@ -82,13 +81,9 @@ func testSamples(t *testing.T) {
 	if nb.HostPort < 49153 {
 		t.Errorf("dynamic host port %d is outside the dynamic range", nb.HostPort)
 	}
-	if _, err := get(fmt.Sprintf("http://127.0.0.1:%d/", nb.HostPort)); err != nil {
-		t.Errorf("bridge task web-bridge-once on host port %d: %v", nb.HostPort, err)
-	}
+	answers(t, "bridge task web-bridge-once on its host port", fmt.Sprintf("http://127.0.0.1:%d/", nb.HostPort))
 	// host: the host port itself.
-	if _, err := get("http://127.0.0.1:18181/"); err != nil {
-		t.Errorf("host task web-host-once: %v", err)
-	}
+	answers(t, "host task web-host-once", "http://127.0.0.1:18181/")
 	// none: the worker's image was pulled from the local registry and its
 	// output reaches its log file.
 	worker := getTask(t, "worker-once")
@@ -127,6 +122,21 @@ func testSamples(t *testing.T) {
 		slices.Sort(on)
 		if !slices.Equal(on, []string{"dev-a", "dev-b"}) {
 			return fmt.Errorf("running on %v", on)
+		}
+		return nil
+	})
+}
+
+// answers waits until url answers 200 with the sample page.
+func answers(t *testing.T, what, url string) {
+	t.Helper()
+	eventually(t, 20*time.Second, what+" answers "+url, func() error {
+		body, err := get(url)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(body, "Hello from Longshore") {
+			return fmt.Errorf("unexpected page %q", body)
 		}
 		return nil
 	})
