@@ -291,13 +291,29 @@ stop_pid() { # NAME [SIGNAL]
 
 down() {
 	[[ -d $RUN ]] || { log "nothing to stop ($DEV_DIR does not exist)"; return 0; }
+	local x ports br ns
+	if running kube-apiserver && running containerd; then
+		# A stopped agent would leave its tasks (and their network) behind:
+		# start it for the clean-up.
+		for x in "${AGENTS[@]}"; do
+			running "agent-$x" && continue
+			log "starting agent-$x again so that it cleans up its tasks"
+			start_agent "$x"
+			read -r -a ports <<<"${AGENT_PORTS[$x]}"
+			for _ in $(seq 1 150); do
+				curl -fsS "http://127.0.0.1:${ports[1]}/readyz" >/dev/null 2>&1 && break
+				running "agent-$x" || break
+				sleep 0.2
+			done
+		done
+	fi
 	if { running agent-a || running agent-b; } && running kube-apiserver; then
 		# The agents remove each task's containers, namespaces, addresses
 		# and firewall rules as the tasks go; stopping containerd alone
 		# would leave the network behind.
 		# Services first (they drain their tasks and would replace deleted
-		# ones), then the remaining Tasks. Tasks of an agent that is not
-		# running wait for it until the timeout; its namespaces and bridges
+		# ones), then the remaining Tasks. Tasks of an agent that could not
+		# start wait for it until the timeout; its namespaces and bridges
 		# are removed below, its containers with containerd's, and its
 		# startup garbage collection removes the rest when it runs again.
 		log "deleting every Service and Task so that the agents clean up after them"
@@ -306,7 +322,6 @@ down() {
 		"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" delete tasks.ecs.longshore.io --all --all-namespaces --timeout 90s >/dev/null ||
 			warn "some Tasks were not cleaned up within 90s"
 	fi
-	local x br ns
 	for x in "${AGENTS[@]}"; do stop_pid "agent-$x"; done
 	stop_pid manager
 	stop_pid registry
