@@ -88,15 +88,21 @@ type TaskDefinitionSpec struct {
 	// +kubebuilder:validation:MaxItems=10
 	// +kubebuilder:validation:XValidation:rule="self.all(c, c.type == 'memberOf')",message="a task definition takes only memberOf placement constraints (distinctInstance belongs on the Task or Service)"
 	PlacementConstraints []PlacementConstraint `json:"placementConstraints,omitempty"`
-	// pidMode shares the process namespace with the host ("host") or among
-	// the task's containers ("task").
+	// pidMode shares the process namespace with the host ("host"; the
+	// Cluster must allow privileged tasks). Unset: each container has its
+	// own. ECS's "task" (shared among the task's containers) is not
+	// supported yet and is refused here rather than at run time.
 	// +optional
 	// +kubebuilder:validation:Enum=host;task
+	// +kubebuilder:validation:XValidation:rule="self == 'host'",message="pidMode task is not supported yet: use host or leave pidMode unset"
 	PidMode string `json:"pidMode,omitempty"`
-	// ipcMode shares the IPC namespace with the host ("host"), among the
-	// task's containers ("task"), or gives each its own ("none").
+	// ipcMode shares the IPC namespace with the host ("host"; the Cluster
+	// must allow privileged tasks). Unset: each container has its own.
+	// ECS's "task" and "none" are not supported yet and are refused here
+	// rather than at run time.
 	// +optional
 	// +kubebuilder:validation:Enum=host;task;none
+	// +kubebuilder:validation:XValidation:rule="self == 'host'",message="ipcMode task and none are not supported yet: use host or leave ipcMode unset"
 	IpcMode string `json:"ipcMode,omitempty"`
 	// revisionHistoryLimit is how many old revisions to keep when no Task or
 	// Service references them (Longshore extension).

@@ -367,7 +367,7 @@ func TestMintsRevisionsAndNeverReusesNumbers(t *testing.T) {
 func TestRichSpecRoundTrips(t *testing.T) {
 	ns := newNamespace(t)
 	s := ecsv1.TaskDefinitionSpec{
-		NetworkMode: ecsv1.NetworkModeAWSVPC, CPU: "1 vCPU", Memory: "1 GB", PidMode: "task", IpcMode: "none",
+		NetworkMode: ecsv1.NetworkModeAWSVPC, CPU: "1 vCPU", Memory: "1 GB", PidMode: "host", IpcMode: "host",
 		Volumes: []ecsv1.Volume{{Name: "scratch"}, {Name: "conf", ConfigMap: &ecsv1.ConfigMapVolume{Name: "conf"}},
 			{Name: "creds", Secret: &ecsv1.SecretVolume{SecretName: "creds"}}},
 		PlacementConstraints: []ecsv1.PlacementConstraint{{Type: "memberOf", Expression: "attribute:ecs.os-type == linux"}},

@@ -150,6 +150,8 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 			return b.String()
 		}()), "must have at most 10 items"},
 		{"bad network mode", td("t", "networkMode: nat\ncontainerDefinitions:\n"+"- "+container), `Unsupported value: "nat"`},
+		{"pidMode task", td("t", "pidMode: task\ncontainerDefinitions:\n- "+container), "pidMode task is not supported yet: use host or leave pidMode unset"},
+		{"ipcMode none", td("t", "ipcMode: none\ncontainerDefinitions:\n- "+container), "ipcMode task and none are not supported yet: use host or leave ipcMode unset"},
 		{"unknown field executionRoleArn", td("t", "executionRoleArn: arn:aws:iam::1:role/x\ncontainerDefinitions:\n- "+container), `unknown field "spec.executionRoleArn"`},
 		{"unknown field requiresCompatibilities", td("t", "requiresCompatibilities: [FARGATE]\ncontainerDefinitions:\n- "+container), `unknown field "spec.requiresCompatibilities"`},
 		{"unknown container field links", td("t", "containerDefinitions:\n- "+container+"  links: [db]\n"), `unknown field "spec.containerDefinitions[0].links"`},
