@@ -186,6 +186,19 @@ func (p *pass) finish(ctx context.Context) error {
 			stopped = append(stopped, ti)
 		}
 	}
+	// A task that stopped by itself (an essential exit, a failure, its
+	// instance lost) still says desiredStatus RUNNING; ECS shows STOPPED.
+	// The Service owns its tasks' spec: say so.
+	for _, ti := range stopped {
+		if ti.t.Spec.DesiredStatus == ecsv1.DesiredStopped {
+			continue
+		}
+		patch := client.MergeFrom(ti.t.DeepCopy())
+		ti.t.Spec.DesiredStatus = ecsv1.DesiredStopped
+		if err := p.r.Client.Patch(ctx, ti.t, patch); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
 	slices.SortFunc(stopped, func(a, b *taskInfo) int {
 		if c := stoppedAt(b.t).Compare(stoppedAt(a.t)); c != 0 {
 			return c

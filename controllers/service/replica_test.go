@@ -377,12 +377,18 @@ func TestInstanceLossReplacesTasksElsewhere(t *testing.T) {
 		}
 		return nil
 	})
-	got := &ecsv1.Task{}
-	if err := env.Client.Get(t.Context(), client.ObjectKeyFromObject(&victim), got); err == nil {
-		if got.Status.StopCode != ecsv1.StopCodeInfrastructureHealth {
-			t.Errorf("lost task stopCode %q", got.Status.StopCode)
+	// The lost task says STOPPED twice, as ECS shows it: lastStatus (the
+	// manager) and desiredStatus (the Service, which owns its tasks' spec).
+	framework.Eventually(t, 10*time.Second, "the lost task STOPPED in status and spec", func() error {
+		got := &ecsv1.Task{}
+		if err := env.Client.Get(t.Context(), client.ObjectKeyFromObject(&victim), got); err != nil {
+			return client.IgnoreNotFound(err) // deleted: kept only StoppedTasksToKeep
 		}
-	}
+		if got.Status.StopCode != ecsv1.StopCodeInfrastructureHealth || got.Spec.DesiredStatus != ecsv1.DesiredStopped {
+			return fmt.Errorf("stopCode %q, desiredStatus %q", got.Status.StopCode, got.Spec.DesiredStatus)
+		}
+		return nil
+	})
 	s := getService(t, svc)
 	if s.Status.Deployments[0].FailedTasks != 0 {
 		t.Errorf("a lost instance counted as a failed task: %+v", s.Status.Deployments[0])
