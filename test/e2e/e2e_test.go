@@ -526,12 +526,17 @@ func testFailover(t *testing.T) {
 		t.Errorf("failover took %s, more than grace + lost timeout + 30 s (%s)", d, limit)
 	}
 	for _, name := range onB {
-		task := &ecsv1.Task{}
-		if err := sys.c.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: name}, task); err == nil {
-			if task.Status.StopCode != ecsv1.StopCodeInfrastructureHealth {
-				t.Errorf("lost task %s: %s %q", name, task.Status.StopCode, task.Status.StoppedReason)
+		eventually(t, 10*time.Second, "lost task "+name+" STOPPED as ECS shows it", func() error {
+			out, err := kubectl("", "get", "ecstask", name, "--ignore-not-found", "-o",
+				"jsonpath={.status.lastStatus} {.status.stopCode} {.spec.desiredStatus}")
+			if err != nil {
+				return err
 			}
-		}
+			if out != "" && out != "STOPPED InfrastructureHealth STOPPED" {
+				return fmt.Errorf("lastStatus, stopCode, desiredStatus: %s", out)
+			}
+			return nil
+		})
 	}
 	if len(containerPIDs(t, "b")) == 0 {
 		t.Fatal("agent b's containers are gone while it is stopped; nothing left to test")
