@@ -226,6 +226,21 @@ func (n *node) deleteTask(task *ecsv1.Task) {
 	})
 }
 
+// stop asks for the task to stop as ECS StopTask does (desiredStatus
+// STOPPED), waits until it is STOPPED and returns it with the time taken.
+func (n *node) stop(task *ecsv1.Task) (*ecsv1.Task, time.Duration) {
+	n.t.Helper()
+	start := time.Now()
+	patch := client.MergeFrom(task.DeepCopy())
+	stopping := task.DeepCopy()
+	stopping.Spec.DesiredStatus = ecsv1.DesiredStopped
+	if err := env.Client.Patch(n.t.Context(), stopping, patch); err != nil {
+		n.t.Fatal(err)
+	}
+	got := n.wait(task, 60*time.Second, "STOPPED", phase(ecsv1.TaskStopped))
+	return got, time.Since(start)
+}
+
 // checkNoLeaks deletes the test's tasks and checks that nothing is left:
 // containers, snapshots, namespaces, veths, IPAM reservations, task
 // directories and iptables rules of the test subnets.

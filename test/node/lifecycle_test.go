@@ -30,7 +30,6 @@ import (
 
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/internal/imagebuild"
@@ -151,12 +150,7 @@ func TestAgentCrashRestartsNothing(t *testing.T) {
 		t.Errorf("container %s PID %s before the agent crash, %s after: it was restarted", id, pid, now)
 	}
 	// And it still obeys: stopping it works.
-	patch := client.MergeFrom(k.DeepCopy())
-	k.Spec.DesiredStatus = ecsv1.DesiredStopped
-	if err := env.Client.Patch(t.Context(), k, patch); err != nil {
-		t.Fatal(err)
-	}
-	n.wait(keep, 60*time.Second, "STOPPED", phase(ecsv1.TaskStopped))
+	n.stop(k)
 }
 
 func TestRestartPolicy(t *testing.T) {
@@ -196,14 +190,8 @@ func TestInitProcess(t *testing.T) {
 	if err != nil || !strings.Contains(out, "/.longshore/init") {
 		t.Fatalf("PID 1 is %q (%v), want the init", out, err)
 	}
-	start := time.Now()
-	patch := client.MergeFrom(got.DeepCopy())
-	got.Spec.DesiredStatus = ecsv1.DesiredStopped
-	if err := env.Client.Patch(t.Context(), got, patch); err != nil {
-		t.Fatal(err)
-	}
-	got = n.wait(task, 60*time.Second, "STOPPED", phase(ecsv1.TaskStopped))
-	if took := time.Since(start); took > 15*time.Second {
+	got, took := n.stop(got)
+	if took > 15*time.Second {
 		t.Errorf("stop took %s: SIGTERM was not forwarded", took)
 	}
 	if ec := got.Status.Containers[0].ExitCode; ec == nil || *ec != 143 {
@@ -285,12 +273,7 @@ func TestContainerdRestartIsSurvived(t *testing.T) {
 	if now := n.containerPID(id); now != pid {
 		t.Fatalf("PID %s before the containerd restart, %q after", pid, now)
 	}
-	patch := client.MergeFrom(got.DeepCopy())
-	got.Spec.DesiredStatus = ecsv1.DesiredStopped
-	if err := env.Client.Patch(t.Context(), got, patch); err != nil {
-		t.Fatal(err)
-	}
-	got = n.wait(task, 60*time.Second, "STOPPED after the restart", phase(ecsv1.TaskStopped))
+	got, _ = n.stop(got)
 	if got.Status.StopCode != ecsv1.StopCodeUserInitiated {
 		t.Errorf("stopCode %q reason %q", got.Status.StopCode, got.Status.StoppedReason)
 	}
@@ -317,14 +300,8 @@ func TestImageStopSignal(t *testing.T) {
 	c.Image, c.StopTimeout = ref, ptr.To[int32](20)
 	task := n.task("stopsig", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, ContainerDefinitions: []ecsv1.ContainerDefinition{c}})
 	got := n.wait(task, 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
-	start := time.Now()
-	patch := client.MergeFrom(got.DeepCopy())
-	got.Spec.DesiredStatus = ecsv1.DesiredStopped
-	if err := env.Client.Patch(t.Context(), got, patch); err != nil {
-		t.Fatal(err)
-	}
-	got = n.wait(task, 60*time.Second, "STOPPED", phase(ecsv1.TaskStopped))
-	if took := time.Since(start); took > 10*time.Second {
+	got, took := n.stop(got)
+	if took > 10*time.Second {
 		t.Errorf("stop took %s: the image's stop signal was not sent", took)
 	}
 	if ec := got.Status.Containers[0].ExitCode; ec == nil || *ec != 7 {

@@ -31,7 +31,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/internal/logs"
@@ -160,14 +159,7 @@ func TestStopHonoursStopTimeout(t *testing.T) {
 	c.StopTimeout = ptr.To[int32](3)
 	task := n.task("stop", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, ContainerDefinitions: []ecsv1.ContainerDefinition{c}})
 	n.wait(task, 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
-	start := time.Now()
-	patch := client.MergeFrom(task.DeepCopy())
-	task.Spec.DesiredStatus = ecsv1.DesiredStopped
-	if err := env.Client.Patch(t.Context(), task, patch); err != nil {
-		t.Fatal(err)
-	}
-	got := n.wait(task, 60*time.Second, "STOPPED", phase(ecsv1.TaskStopped))
-	took := time.Since(start)
+	got, took := n.stop(task)
 	if took < 3*time.Second || took > 20*time.Second {
 		t.Errorf("stop took %s, want about the 3s stopTimeout", took)
 	}
