@@ -107,9 +107,10 @@ type ContainerInstanceStatus struct {
 	// +optional
 	RegisteredAt *metav1.Time `json:"registeredAt,omitempty"`
 
-	// agentConnected is true while the agent's Lease is fresh. Manager-owned.
+	// agentConnected is true while the agent's Lease is fresh, false once
+	// it is not. Manager-owned.
 	// +optional
-	AgentConnected bool `json:"agentConnected,omitempty"`
+	AgentConnected *bool `json:"agentConnected,omitempty"`
 	// remainingResources is what is left after the resources of the tasks
 	// bound here. Manager-owned.
 	// +optional
@@ -165,4 +166,10 @@ type ContainerInstanceList struct {
 
 func init() {
 	register(&ContainerInstance{}, &ContainerInstanceList{})
+}
+
+// Connected tells whether the manager last saw the instance's agent
+// connected (status.agentConnected).
+func (s *ContainerInstanceStatus) Connected() bool {
+	return s.AgentConnected != nil && *s.AgentConnected
 }

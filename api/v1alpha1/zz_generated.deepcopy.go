@@ -487,6 +487,11 @@ func (in *ContainerInstanceStatus) DeepCopyInto(out *ContainerInstanceStatus) {
 		in, out := &in.RegisteredAt, &out.RegisteredAt
 		*out = (*in).DeepCopy()
 	}
+	if in.AgentConnected != nil {
+		in, out := &in.AgentConnected, &out.AgentConnected
+		*out = new(bool)
+		**out = **in
+	}
 	if in.RemainingResources != nil {
 		in, out := &in.RemainingResources, &out.RemainingResources
 		*out = new(Resources)

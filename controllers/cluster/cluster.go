@@ -41,6 +41,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -209,7 +210,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, err
 		}
 		st := ci.Status.DeepCopy()
-		st.AgentConnected = connected
+		st.AgentConnected = ptr.To(connected)
 		if cidr, ok := subnets[ci.Name]; ok {
 			st.TaskCIDR = cidr
 		}
@@ -245,7 +246,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		apimeta.SetStatusCondition(&st.Conditions, ready)
 		st.ObservedGeneration = ci.Generation
 		if !apiequality.Semantic.DeepEqual(st, &ci.Status) {
-			if !st.AgentConnected && ci.Status.AgentConnected {
+			if !st.Connected() && ci.Status.Connected() {
 				r.event(ci, corev1.EventTypeWarning, "AgentDisconnected", fmt.Sprintf("Container instance %s: the agent has not renewed its lease since %s", ci.Name, since.Format(time.RFC3339)))
 			}
 			patch := client.MergeFromWithOptions(ci.DeepCopy(), client.MergeFromWithOptimisticLock{})

@@ -78,7 +78,7 @@ func (p *pass) computeEligible(ctx context.Context) error {
 		}
 	}
 	for name, ci := range p.instances {
-		if ci.DeletionTimestamp != nil || !ci.Status.AgentConnected ||
+		if ci.DeletionTimestamp != nil || !ci.Status.Connected() ||
 			(ci.Spec.State != ecsv1.ContainerInstanceActive && ci.Spec.State != "") {
 			continue
 		}
@@ -136,7 +136,7 @@ func (p *pass) planDaemon() {
 			p.stop(ti, ecsv1.StopCodeServiceSchedulerInitiated, reason)
 		case !p.eligible[ti.instance]:
 			ci := p.instances[ti.instance]
-			if ci == nil || ci.DeletionTimestamp != nil || ci.Status.AgentConnected {
+			if ci == nil || ci.DeletionTimestamp != nil || ci.Status.Connected() {
 				p.log.Info("Stopping a daemon task on an instance that is no longer eligible", "task", ti.t.Name, "instance", ti.instance)
 				p.stop(ti, ecsv1.StopCodeServiceSchedulerInitiated, reason)
 			}

@@ -120,6 +120,6 @@ var instanceChanged = predicate.Funcs{
 		}
 		return o.Spec.State != n.Spec.State || o.Spec.Cluster != n.Spec.Cluster ||
 			!slices.Equal(o.Spec.Attributes, n.Spec.Attributes) || !slices.Equal(o.Status.Attributes, n.Status.Attributes) ||
-			o.Status.AgentConnected != n.Status.AgentConnected || (o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil)
+			o.Status.Connected() != n.Status.Connected() || (o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil)
 	},
 }

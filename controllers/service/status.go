@@ -45,7 +45,7 @@ func (p *pass) steady(prim *ecsv1.Deployment) bool {
 				continue
 			}
 			if ti.dep != prim.ID || !ti.live() || !ti.healthy || !p.eligible[ti.instance] {
-				if ci := p.instances[ti.instance]; ci != nil && !ci.Status.AgentConnected && ci.DeletionTimestamp == nil {
+				if ci := p.instances[ti.instance]; ci != nil && !ci.Status.Connected() && ci.DeletionTimestamp == nil {
 					continue
 				}
 				return false

@@ -118,7 +118,7 @@ func waitConnected(t *testing.T, names ...string) {
 			if err := env.Client.Get(t.Context(), client.ObjectKey{Name: n}, ci); err != nil {
 				return err
 			}
-			if !ci.Status.AgentConnected {
+			if !ci.Status.Connected() {
 				return fmt.Errorf("%s not connected", n)
 			}
 		}

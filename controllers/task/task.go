@@ -496,7 +496,7 @@ func (r *Reconciler) snapshot(ctx context.Context, task *ecsv1.Task) (*scheduler
 		for _, a := range ci.Spec.Attributes {
 			attrs[a.Name] = a.Value
 		}
-		inst := &scheduler.Instance{Name: ci.Name, State: ci.Spec.State, Connected: ci.Status.AgentConnected, Attributes: attrs}
+		inst := &scheduler.Instance{Name: ci.Name, State: ci.Spec.State, Connected: ci.Status.Connected(), Attributes: attrs}
 		if ci.Status.RegisteredResources != nil {
 			inst.Registered = *ci.Status.RegisteredResources
 		}

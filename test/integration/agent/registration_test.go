@@ -31,6 +31,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
@@ -100,7 +101,7 @@ func TestRegistrationCreatesAndReportsTheInstance(t *testing.T) {
 	// The manager owns other status fields; re-registration must keep them
 	// and keep the first registration time.
 	patch := client.MergeFrom(ci.DeepCopy())
-	ci.Status.AgentConnected = true
+	ci.Status.AgentConnected = ptr.To(true)
 	ci.Status.TaskCIDR = "10.222.7.0/24"
 	ci.Status.RunningTasksCount = 3
 	if err := env.Client.Status().Patch(ctx, ci, patch, client.FieldOwner("longshore-manager")); err != nil {
@@ -114,7 +115,7 @@ func TestRegistrationCreatesAndReportsTheInstance(t *testing.T) {
 	if err := env.Client.Get(ctx, client.ObjectKey{Name: "host-1"}, ci); err != nil {
 		t.Fatal(err)
 	}
-	if !ci.Status.AgentConnected || ci.Status.TaskCIDR != "10.222.7.0/24" || ci.Status.RunningTasksCount != 3 {
+	if !ci.Status.Connected() || ci.Status.TaskCIDR != "10.222.7.0/24" || ci.Status.RunningTasksCount != 3 {
 		t.Errorf("re-registration clobbered manager-owned fields: %+v", ci.Status)
 	}
 	if ci.Status.RuntimeVersion != "containerd v2.4.3" {
