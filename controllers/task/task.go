@@ -220,7 +220,7 @@ func (r *Reconciler) reconcileTask(ctx context.Context, task *ecsv1.Task, st *ec
 	td := &rev.Spec.TaskDefinition
 	reqs, err := scheduler.TaskRequirements(td, task.Spec.Overrides)
 	if err != nil {
-		msg := "TaskFailedToStart: " + err.Error()
+		msg := err.Error()
 		r.stopUnbound(task, st, ecsv1.StopCodeTaskFailedToStart, msg)
 		r.event(task, corev1.EventTypeWarning, string(ecsv1.StopCodeTaskFailedToStart), msg)
 		return ctrl.Result{}, nil
@@ -262,7 +262,7 @@ func (r *Reconciler) reconcileTask(ctx context.Context, task *ecsv1.Task, st *ec
 		var u *scheduler.Unplaceable
 		if !errors.As(err, &u) {
 			// A bad memberOf expression: the task can never be placed.
-			msg := "TaskFailedToStart: " + err.Error()
+			msg := err.Error()
 			r.stopUnbound(task, st, ecsv1.StopCodeTaskFailedToStart, msg)
 			r.event(task, corev1.EventTypeWarning, string(ecsv1.StopCodeTaskFailedToStart), msg)
 			return ctrl.Result{}, nil
