@@ -27,7 +27,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -54,59 +53,26 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	var stop func()
 	var err error
-	env, err = framework.Start()
+	env, stop, err = managertest.Setup(managertest.Options{AgentGrace: agentGrace, InstanceLostTimeout: lostTimeout,
+		ResolveGrace: 2 * time.Second, Service: &service.Reconciler{HealthyAfter: healthyAfter,
+			StoppedTasksToKeep: stoppedToKeep, MaxConcurrentReconciles: 4}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := startManager(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		_ = env.Stop()
 		os.Exit(1)
 	}
 	code := m.Run()
-	cancel()
-	_ = env.Stop()
+	stop()
 	os.Exit(code)
 }
 
-// startManager runs the cluster, task, taskdefinition and service
-// controllers in-process, as cmd/manager does.
-func startManager(ctx context.Context) error {
-	return managertest.Start(ctx, env, managertest.Options{AgentGrace: agentGrace, InstanceLostTimeout: lostTimeout,
-		ResolveGrace: 2 * time.Second, Service: &service.Reconciler{HealthyAfter: healthyAfter,
-			StoppedTasksToKeep: stoppedToKeep, MaxConcurrentReconciles: 4}})
-}
+func newNamespace(t *testing.T) string { return env.NewNamespace(t, "svc") }
 
-func newNamespace(t *testing.T) string {
-	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "svc-"}}
-	if err := env.Client.Create(t.Context(), ns); err != nil {
-		t.Fatal(err)
-	}
-	return ns.Name
-}
-
-// newCluster creates a Cluster for one test.
-func newCluster(t *testing.T, name string) {
-	t.Helper()
-	cl := &ecsv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if err := env.Client.Create(t.Context(), cl); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), cl) })
-}
+func newCluster(t *testing.T, name string) { env.NewCluster(t, name, nil) }
 
 func agentFor(t *testing.T, name string, opts simagent.Options) *simagent.Agent {
-	t.Helper()
-	a, err := simagent.Start(t.Context(), env.Client, name, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Stop)
-	return a
+	return simagent.ForTest(t, env.Client, name, opts)
 }
 
 // waitConnected waits until the manager counts the instances connected.
@@ -131,29 +97,11 @@ func tdSpec(image string, cpu int32, memory int32) ecsv1.TaskDefinitionSpec {
 		Name: "web", Image: image, Memory: ptr.To(memory), CPU: cpu}}}
 }
 
-// family creates a TaskDefinition and waits for its first revision.
 func family(t *testing.T, ns, name string, spec ecsv1.TaskDefinitionSpec) {
-	t.Helper()
-	td := &ecsv1.TaskDefinition{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}
-	if err := env.Client.Create(t.Context(), td); err != nil {
-		t.Fatal(err)
-	}
-	waitRevision(t, ns, name, 1)
+	env.NewFamily(t, ns, name, spec)
 }
 
-func waitRevision(t *testing.T, ns, fam string, n int32) {
-	t.Helper()
-	framework.Eventually(t, 20*time.Second, fmt.Sprintf("revision %d of %s", n, fam), func() error {
-		rev := &ecsv1.TaskDefinitionRevision{}
-		if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: ecsv1.RevisionName(fam, n)}, rev); err != nil {
-			return err
-		}
-		if rev.Status.Status != ecsv1.RevisionActive {
-			return fmt.Errorf("status %q", rev.Status.Status)
-		}
-		return nil
-	})
-}
+func waitRevision(t *testing.T, ns, fam string, n int32) { env.WaitRevision(t, ns, fam, n) }
 
 // newRevision edits the TaskDefinition (its image) and waits for revision n.
 func newRevision(t *testing.T, ns, fam, image string, n int32) {

@@ -43,14 +43,7 @@ const wait = 15 * time.Second
 
 // --- helpers ---
 
-func newNamespace(t *testing.T) string {
-	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "td-"}}
-	if err := env.Client.Create(t.Context(), ns); err != nil {
-		t.Fatal(err)
-	}
-	return ns.Name
-}
+func newNamespace(t *testing.T) string { return env.NewNamespace(t, "td") }
 
 func spec(image string) ecsv1.TaskDefinitionSpec {
 	return ecsv1.TaskDefinitionSpec{ContainerDefinitions: []ecsv1.ContainerDefinition{

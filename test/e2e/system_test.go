@@ -28,8 +28,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -183,27 +181,11 @@ func getTask(t *testing.T, name string) *ecsv1.Task {
 	return &task
 }
 
-// eventually polls cond every 250 ms until it returns nil; it fails the
-// test after timeout with cond's last error, and returns the time taken.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() error) time.Duration {
-	t.Helper()
-	start := time.Now()
-	var err error
-	for time.Since(start) < timeout {
-		if err = cond(); err == nil {
-			return time.Since(start)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	t.Fatalf("%s: not true after %s: %v", what, timeout, err)
-	return 0
-}
-
 // waitTask waits until the Task (read through the API) satisfies cond.
 func waitTask(t *testing.T, name string, timeout time.Duration, cond func(*ecsv1.Task) error) *ecsv1.Task {
 	t.Helper()
 	var task ecsv1.Task
-	eventually(t, timeout, "task "+name, func() error {
+	framework.Eventually(t, timeout, "task "+name, func() error {
 		if err := sys.c.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: name}, &task); err != nil {
 			return err
 		}
@@ -238,24 +220,8 @@ func taskIP(task *ecsv1.Task) string {
 	return ""
 }
 
-var httpClient = &http.Client{Timeout: 2 * time.Second}
-
 // get fetches url and returns the body of a 200 answer.
-func get(url string) (string, error) {
-	resp, err := httpClient.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return string(b), nil
-}
+func get(url string) (string, error) { return framework.GetOK(url, 2*time.Second) }
 
 // serviceTasks lists the Tasks of a Service that are not STOPPED.
 func serviceTasks(svc string) ([]ecsv1.Task, error) {

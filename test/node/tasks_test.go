@@ -19,10 +19,7 @@ limitations under the License.
 package node
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -42,21 +39,7 @@ func container(name string, args ...string) ecsv1.ContainerDefinition {
 		Command: args, StopTimeout: ptr.To[int32](2)}
 }
 
-func httpGet(url string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		return string(b), fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	return string(b), nil
-}
+func httpGet(url string) (string, error) { return framework.GetOK(url, 3*time.Second) }
 
 func TestAWSVPCTaskServesOnItsIP(t *testing.T) {
 	n := newNode(t, "node-vpc")

@@ -25,9 +25,7 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/longshore-io/longshore/test/integration/framework"
@@ -59,15 +57,7 @@ func decodeOne(t *testing.T, y string) *unstructured.Unstructured {
 	return objs[0]
 }
 
-func newNamespace(t *testing.T) string {
-	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "api-"}}
-	if err := env.Client.Create(ctx(t), ns); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Client.Delete(ctx(t), ns) })
-	return ns.Name
-}
+func newNamespace(t *testing.T) string { return env.NewNamespace(t, "api") }
 
 var clusterScoped = map[string]bool{"Cluster": true, "ContainerInstance": true}
 

@@ -21,13 +21,11 @@ limitations under the License.
 package controlplane
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -45,78 +43,31 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	var stop func()
 	var err error
-	env, err = framework.Start()
+	env, stop, err = managertest.Setup(managertest.Options{AgentGrace: agentGrace, InstanceLostTimeout: lostTimeout,
+		ResolveGrace: 2 * time.Second})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := startManager(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		_ = env.Stop()
 		os.Exit(1)
 	}
 	code := m.Run()
-	cancel()
-	_ = env.Stop()
+	stop()
 	os.Exit(code)
 }
 
-func startManager(ctx context.Context) error {
-	return managertest.Start(ctx, env, managertest.Options{AgentGrace: agentGrace, InstanceLostTimeout: lostTimeout,
-		ResolveGrace: 2 * time.Second})
-}
+func newNamespace(t *testing.T) string { return env.NewNamespace(t, "cp") }
 
-func newNamespace(t *testing.T) string {
-	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "cp-"}}
-	if err := env.Client.Create(t.Context(), ns); err != nil {
-		t.Fatal(err)
-	}
-	return ns.Name
-}
-
-// cluster creates a Cluster for one test.
 func newCluster(t *testing.T, name string, mutate func(*ecsv1.Cluster)) {
-	t.Helper()
-	cl := &ecsv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if mutate != nil {
-		mutate(cl)
-	}
-	if err := env.Client.Create(t.Context(), cl); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), cl) })
+	env.NewCluster(t, name, mutate)
 }
 
 func agentFor(t *testing.T, name string, opts simagent.Options) *simagent.Agent {
-	t.Helper()
-	a, err := simagent.Start(t.Context(), env.Client, name, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Stop)
-	return a
+	return simagent.ForTest(t, env.Client, name, opts)
 }
 
-// family creates a TaskDefinition and waits for its first revision.
 func family(t *testing.T, ns, name string, spec ecsv1.TaskDefinitionSpec) {
-	t.Helper()
-	td := &ecsv1.TaskDefinition{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}
-	if err := env.Client.Create(t.Context(), td); err != nil {
-		t.Fatal(err)
-	}
-	framework.Eventually(t, 20*time.Second, "revision 1 of "+name, func() error {
-		rev := &ecsv1.TaskDefinitionRevision{}
-		if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name + "-1"}, rev); err != nil {
-			return err
-		}
-		if rev.Status.Status != ecsv1.RevisionActive {
-			return fmt.Errorf("status %q", rev.Status.Status)
-		}
-		return nil
-	})
+	env.NewFamily(t, ns, name, spec)
 }
 
 func newTask(t *testing.T, ns, name string, spec ecsv1.TaskSpec) *ecsv1.Task {

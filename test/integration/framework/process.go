@@ -171,14 +171,29 @@ func HTTPGet(ctx context.Context, url string) (int, string, error) {
 	return resp.StatusCode, string(b), err
 }
 
-// Eventually polls cond every 100 ms until it returns nil or timeout passes.
-func Eventually(t *testing.T, timeout time.Duration, what string, cond func() error) {
+// GetOK fetches url within timeout and returns the body of a 200 answer;
+// any other status is an error.
+func GetOK(url string, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	code, body, err := HTTPGet(ctx, url)
+	if err == nil && code != http.StatusOK {
+		err = fmt.Errorf("GET %s: HTTP %d", url, code)
+	}
+	return body, err
+}
+
+// Eventually polls cond every 100 ms until it returns nil, and returns
+// how long that took; it fails the test with cond's last error once
+// timeout passes.
+func Eventually(t *testing.T, timeout time.Duration, what string, cond func() error) time.Duration {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	start := time.Now()
+	deadline := start.Add(timeout)
 	for {
 		err := cond()
 		if err == nil {
-			return
+			return time.Since(start)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not true after %s: %v", what, timeout, err)

@@ -113,3 +113,19 @@ func Start(ctx context.Context, env *framework.Env, o Options) error {
 	}()
 	return nil
 }
+
+// Setup starts the integration control plane and the manager's
+// controllers: the whole of a suite's TestMain but m.Run. stop ends both.
+func Setup(o Options) (env *framework.Env, stop func(), err error) {
+	env, err = framework.Start()
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := Start(ctx, env, o); err != nil {
+		cancel()
+		_ = env.Stop()
+		return nil, nil, err
+	}
+	return env, func() { cancel(); _ = env.Stop() }, nil
+}

@@ -24,6 +24,7 @@ package simagent
 import (
 	"context"
 	"sync"
+	"testing"
 	"time"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -198,3 +199,15 @@ func (a *Agent) syncTask(ctx context.Context, t *ecsv1.Task) {
 }
 
 func equality(a, b *ecsv1.TaskStatus) bool { return apiequality.Semantic.DeepEqual(a, b) }
+
+// ForTest starts a simulated agent for one test and stops it when the test
+// ends.
+func ForTest(t *testing.T, c client.Client, name string, opts Options) *Agent {
+	t.Helper()
+	a, err := Start(t.Context(), c, name, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Stop)
+	return a
+}
