@@ -654,30 +654,17 @@ func isKeyword(t token, kw string) bool {
 	return t.kind == tokWord && strings.EqualFold(t.text, kw)
 }
 
-func (p *parser) parseOr(depth int) (Expr, error) {
-	l, err := p.parseAnd(depth)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		t, err := p.peek()
-		if err != nil {
-			return nil, err
-		}
-		if t.kind != tokOr && !isKeyword(t, "or") {
-			return l, nil
-		}
-		p.peeked = nil
-		r, err := p.parseAnd(depth)
-		if err != nil {
-			return nil, err
-		}
-		l = &binaryExpr{l: l, r: r}
-	}
-}
+func (p *parser) parseOr(depth int) (Expr, error) { return p.parseBinary(depth, false) }
 
-func (p *parser) parseAnd(depth int) (Expr, error) {
-	l, err := p.parseUnary(depth)
+// parseBinary parses operands joined by one operator, left-associative:
+// "or" (the lowest precedence) joins "and" expressions, which join unary
+// ones.
+func (p *parser) parseBinary(depth int, and bool) (Expr, error) {
+	operand, tok, kw := func() (Expr, error) { return p.parseBinary(depth, true) }, tokOr, "or"
+	if and {
+		operand, tok, kw = func() (Expr, error) { return p.parseUnary(depth) }, tokAnd, "and"
+	}
+	l, err := operand()
 	if err != nil {
 		return nil, err
 	}
@@ -686,15 +673,15 @@ func (p *parser) parseAnd(depth int) (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		if t.kind != tokAnd && !isKeyword(t, "and") {
+		if t.kind != tok && !isKeyword(t, kw) {
 			return l, nil
 		}
 		p.peeked = nil
-		r, err := p.parseUnary(depth)
+		r, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		l = &binaryExpr{and: true, l: l, r: r}
+		l = &binaryExpr{and: and, l: l, r: r}
 	}
 }
 
