@@ -26,11 +26,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
-	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -358,7 +356,7 @@ func (t *taskRun) stop(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i] = r.Runtime.Stop(ctx, c.ID, stopSignal(c), timeout)
+				errs[i] = r.Runtime.Stop(ctx, c.ID, c.StopSignal(), timeout)
 			}()
 		}
 		wg.Wait()
@@ -392,27 +390,6 @@ func (t *taskRun) stop(ctx context.Context) error {
 		return err
 	}
 	return t.releaseFinalizer(ctx)
-}
-
-// stopSignal is the image's STOPSIGNAL (recorded on the container when it
-// was created), SIGTERM when it has none or names no signal.
-func stopSignal(c lsruntime.ContainerStatus) syscall.Signal {
-	return parseSignal(c.Labels[lsruntime.LabelStopSignal])
-}
-
-// parseSignal reads a Docker STOPSIGNAL: "SIGQUIT", "QUIT" or "3".
-func parseSignal(s string) syscall.Signal {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
-		return syscall.Signal(n)
-	}
-	if s != "" && !strings.HasPrefix(s, "SIG") {
-		s = "SIG" + s
-	}
-	if sig := unix.SignalNum(s); sig != 0 {
-		return sig
-	}
-	return syscall.SIGTERM
 }
 
 // cleanup removes every container, network attachment and file of the task.

@@ -18,7 +18,6 @@ package agent
 
 import (
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -126,21 +125,6 @@ func TestRegistryAuthHelpers(t *testing.T) {
 	}
 	if u, p, ok := decodeBasic("dXNlcjpwYTpzcw=="); !ok || u != "user" || p != "pa:ss" {
 		t.Errorf("decodeBasic = %q %q %v", u, p, ok)
-	}
-}
-
-func TestParseSignal(t *testing.T) {
-	for in, want := range map[string]syscall.Signal{
-		"": syscall.SIGTERM, "SIGQUIT": syscall.SIGQUIT, "quit": syscall.SIGQUIT, " SIGINT ": syscall.SIGINT,
-		"9": syscall.SIGKILL, "SIGRTMIN+3": syscall.SIGTERM, "NOSUCH": syscall.SIGTERM, "0": syscall.SIGTERM, "99": syscall.SIGTERM,
-	} {
-		if got := parseSignal(in); got != want {
-			t.Errorf("parseSignal(%q) = %v, want %v", in, got, want)
-		}
-	}
-	c := lsruntime.ContainerStatus{Labels: map[string]string{lsruntime.LabelStopSignal: "SIGUSR1"}}
-	if got := stopSignal(c); got != syscall.SIGUSR1 {
-		t.Errorf("stopSignal with label SIGUSR1 = %v", got)
 	}
 }
 

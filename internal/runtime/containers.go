@@ -138,9 +138,6 @@ func (c *Containerd) Create(ctx context.Context, spec ContainerSpec) error {
 	if spec.LogURI != nil {
 		labels[labelLogURI] = spec.LogURI.String()
 	}
-	if cfg.Config.StopSignal != "" {
-		labels[LabelStopSignal] = cfg.Config.StopSignal
-	}
 	if spec.Init && c.InitBinary == "" {
 		return fmt.Errorf("initProcessEnabled needs the agent's init binary, and none is configured")
 	}
@@ -154,6 +151,7 @@ func (c *Containerd) Create(ctx context.Context, spec ContainerSpec) error {
 		containerd.WithNewSnapshot(spec.ID, img),
 		containerd.WithRuntime(runcRuntime, nil),
 		containerd.WithContainerLabels(labels),
+		containerd.WithImageStopSignal(img, "SIGTERM"),
 		containerd.WithNewSpec(opts...),
 	)
 	if errdefs.IsAlreadyExists(err) {

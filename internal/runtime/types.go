@@ -25,6 +25,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/moby/sys/signal"
 )
 
 // Labels on every containerd container the agent creates. They are the
@@ -37,9 +40,10 @@ const (
 	LabelContainer     = "ecs.longshore.io/container"
 	LabelAttempt       = "ecs.longshore.io/attempt"
 	LabelRevision      = "ecs.longshore.io/revision"
-	// LabelStopSignal is the image's STOPSIGNAL, when it has one: the
-	// signal the agent sends first when it stops the container.
-	LabelStopSignal = "ecs.longshore.io/stop-signal"
+	// LabelStopSignal is containerd's label for the image's STOPSIGNAL
+	// (SIGTERM when the image has none), set when the container is created:
+	// the signal the agent sends first when it stops the container.
+	LabelStopSignal = containerd.StopSignalLabel
 )
 
 // maxIDLength is containerd's limit on identifiers.
@@ -142,6 +146,17 @@ type ContainerStatus struct {
 	// OOMKilled is set when the kernel killed a process of the container for
 	// memory (from the cgroup's OOM-kill counter and /tasks/oom events).
 	OOMKilled bool
+}
+
+// StopSignal is the signal that stops the container first: its image's
+// STOPSIGNAL ("SIGQUIT", "QUIT" or "3", recorded in LabelStopSignal when
+// it was created), SIGTERM when there is none or it names no signal.
+func (c ContainerStatus) StopSignal() syscall.Signal {
+	s, err := signal.ParseSignal(strings.TrimSpace(c.Labels[LabelStopSignal]))
+	if err != nil || s < 1 || s > 64 {
+		return syscall.SIGTERM
+	}
+	return s
 }
 
 // RegistryAuth are credentials for one registry host.
