@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/test/integration/framework"
 )
 
 // TestE2E runs the scenarios in order, on one system: each builds on what
@@ -91,7 +92,7 @@ func testSamples(t *testing.T) {
 		t.Errorf("worker-once reports no image digest: %+v", worker.Status.Containers)
 	}
 	logFile := filepath.Join(devDir, "logs", "tasks", worker.Spec.ContainerInstance, "default", "worker-once", "worker.log")
-	eventually(t, 30*time.Second, "worker output in "+logFile, func() error {
+	framework.Eventually(t, 30*time.Second, "worker output in "+logFile, func() error {
 		b, err := os.ReadFile(logFile)
 		if err != nil {
 			return err
@@ -103,12 +104,12 @@ func testSamples(t *testing.T) {
 	})
 
 	// The Service: 3 tasks, spread over both zones, all answering.
-	eventually(t, 3*time.Minute, "service web steady over both instances", func() error {
+	framework.Eventually(t, 3*time.Minute, "service web steady over both instances", func() error {
 		return steady("web", 3, "", true)
 	})
 	addReport("apply → Service web steady (3 tasks on dev-a and dev-b, all answering): %.1f s", time.Since(start).Seconds())
 	// The DAEMON service: one task per instance.
-	eventually(t, 2*time.Minute, "daemon service node-exporter on both instances", func() error {
+	framework.Eventually(t, 2*time.Minute, "daemon service node-exporter on both instances", func() error {
 		tasks, err := serviceTasks("node-exporter")
 		if err != nil {
 			return err
@@ -130,7 +131,7 @@ func testSamples(t *testing.T) {
 // answers waits until url answers 200 with the sample page.
 func answers(t *testing.T, what, url string) {
 	t.Helper()
-	eventually(t, 20*time.Second, what+" answers "+url, func() error {
+	framework.Eventually(t, 20*time.Second, what+" answers "+url, func() error {
 		body, err := get(url)
 		if err != nil {
 			return err
@@ -223,7 +224,7 @@ func testRollingUpdate(t *testing.T) {
 	// Edit the TaskDefinition in place: the image now comes from the registry.
 	mustKubectl(t, "", "patch", "td", "web", "--type", "json", "-p",
 		`[{"op":"replace","path":"/spec/containerDefinitions/0/image","value":"127.0.0.1:15000/longshore/busybox:latest"}]`)
-	d := eventually(t, 4*time.Minute, "service web rolled to web:2", func() error {
+	d := framework.Eventually(t, 4*time.Minute, "service web rolled to web:2", func() error {
 		var svc ecsv1.Service
 		if err := sys.c.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: "web"}, &svc); err != nil {
 			return err
@@ -251,10 +252,10 @@ func testRollingUpdate(t *testing.T) {
 
 func testScale(t *testing.T) {
 	mustKubectl(t, "", "scale", "ecssvc", "web", "--replicas=5")
-	d := eventually(t, 2*time.Minute, "service web at 5", func() error { return steady("web", 5, "web:2", true) })
+	d := framework.Eventually(t, 2*time.Minute, "service web at 5", func() error { return steady("web", 5, "web:2", true) })
 	addReport("kubectl scale ecssvc web --replicas=5 → 5 answering: %.1f s", d.Seconds())
 	mustKubectl(t, "", "scale", "ecssvc", "web", "--replicas=3")
-	d = eventually(t, 2*time.Minute, "service web back at 3", func() error { return steady("web", 3, "web:2", true) })
+	d = framework.Eventually(t, 2*time.Minute, "service web back at 3", func() error { return steady("web", 3, "web:2", true) })
 	addReport("kubectl scale ecssvc web --replicas=3 → 3 left: %.1f s", d.Seconds())
 }
 
@@ -293,17 +294,22 @@ func testAgentKill(t *testing.T) {
 	if err := steady("web", 3, "web:2", true); err != nil {
 		t.Errorf("service web after the kill: %v", err)
 	}
-	// The agent still acts on its tasks: stop the bridge task if it is on a,
-	// else the awsvpc one.
-	for _, name := range []string{"web-bridge-once", "web-once"} {
-		if getTask(t, name).Spec.ContainerInstance == "dev-a" {
-			mustKubectl(t, "", "patch", "ecstask", name, "--type", "merge", "-p", `{"spec":{"desiredStatus":"STOPPED"}}`)
-			task := waitTask(t, name, time.Minute, isStopped)
-			if task.Status.StopCode != ecsv1.StopCodeUserInitiated {
-				t.Errorf("task %s stopped with %s %q", name, task.Status.StopCode, task.Status.StoppedReason)
-			}
-			break
+	// The agent still acts on its tasks: stop a standalone task it runs.
+	stopped := ""
+	for _, name := range []string{"web-bridge-once", "web-once", "web-host-once", "worker-once", "app-with-sidecar", "reads-secret"} {
+		if getTask(t, name).Spec.ContainerInstance != "dev-a" {
+			continue
 		}
+		mustKubectl(t, "", "patch", "ecstask", name, "--type", "merge", "-p", `{"spec":{"desiredStatus":"STOPPED"}}`)
+		task := waitTask(t, name, time.Minute, isStopped)
+		if task.Status.StopCode != ecsv1.StopCodeUserInitiated {
+			t.Errorf("task %s stopped with %s %q", name, task.Status.StopCode, task.Status.StoppedReason)
+		}
+		stopped = name
+		break
+	}
+	if stopped == "" {
+		t.Error("no standalone task runs on dev-a: the stop after the kill was not tested")
 	}
 }
 
@@ -476,7 +482,7 @@ func testBadInput(t *testing.T) {
 // wantEvent checks that an Event about Task name mentions text.
 func wantEvent(t *testing.T, name, text string) {
 	t.Helper()
-	eventually(t, 30*time.Second, "an Event on task "+name+" mentioning "+text, func() error {
+	framework.Eventually(t, 30*time.Second, "an Event on task "+name+" mentioning "+text, func() error {
 		out, err := kubectl("", "get", "events", "--field-selector", "involvedObject.kind=Task,involvedObject.name="+name,
 			"-o", "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}")
 		if err != nil {
@@ -508,7 +514,7 @@ func testFailover(t *testing.T) {
 	if err := dev("stop-agent", "b"); err != nil {
 		t.Fatal(err)
 	}
-	d := eventually(t, agentGrace+instanceLostTimeout+90*time.Second, "web tasks replaced on dev-a", func() error {
+	d := framework.Eventually(t, agentGrace+instanceLostTimeout+90*time.Second, "web tasks replaced on dev-a", func() error {
 		tasks, err := serviceTasks("web")
 		if err != nil {
 			return err
@@ -526,7 +532,7 @@ func testFailover(t *testing.T) {
 		t.Errorf("failover took %s, more than grace + lost timeout + 30 s (%s)", d, limit)
 	}
 	for _, name := range onB {
-		eventually(t, 10*time.Second, "lost task "+name+" STOPPED as ECS shows it", func() error {
+		framework.Eventually(t, 10*time.Second, "lost task "+name+" STOPPED as ECS shows it", func() error {
 			out, err := kubectl("", "get", "ecstask", name, "--ignore-not-found", "-o",
 				"jsonpath={.status.lastStatus} {.status.stopCode} {.spec.desiredStatus}")
 			if err != nil {
@@ -547,7 +553,7 @@ func testFailover(t *testing.T) {
 	if err := dev("up"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 2*time.Minute, "agent b's orphaned containers removed", func() error {
+	framework.Eventually(t, 2*time.Minute, "agent b's orphaned containers removed", func() error {
 		now := containerPIDs(t, "b")
 		for id := range orphans {
 			if _, ok := now[id]; ok {
@@ -558,7 +564,7 @@ func testFailover(t *testing.T) {
 	})
 	addReport("agent b back (hack/dev.sh up) → its %d orphaned containers removed: %.1f s", len(orphans), time.Since(back).Seconds())
 	// The DAEMON service comes back to dev-b.
-	eventually(t, 2*time.Minute, "node-exporter on dev-b again", func() error {
+	framework.Eventually(t, 2*time.Minute, "node-exporter on dev-b again", func() error {
 		tasks, err := serviceTasks("node-exporter")
 		if err != nil {
 			return err
@@ -579,7 +585,7 @@ func testCleanup(t *testing.T) {
 	_, _ = kubectl("", "delete", "ecssvc", "--all", "--wait", "--timeout", "3m")
 	_, _ = kubectl("", "delete", "-f", "config/samples/", "--ignore-not-found", "--wait", "--timeout", "2m")
 	_, _ = kubectl("", "delete", "ecstask", "--all", "--wait", "--timeout", "2m")
-	d := eventually(t, 3*time.Minute, "every task gone", func() error {
+	d := framework.Eventually(t, 3*time.Minute, "every task gone", func() error {
 		var l ecsv1.TaskList
 		if err := sys.c.List(context.Background(), &l); err != nil {
 			return err
@@ -590,7 +596,7 @@ func testCleanup(t *testing.T) {
 		return nil
 	})
 	addReport("delete everything → every task gone: %.1f s", d.Seconds())
-	eventually(t, 30*time.Second, "no leaks", func() error {
+	framework.Eventually(t, 30*time.Second, "no leaks", func() error {
 		if l := leaks(t); len(l) > 0 {
 			return fmt.Errorf("left behind:\n  %s", strings.Join(l, "\n  "))
 		}
