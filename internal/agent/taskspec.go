@@ -286,55 +286,48 @@ func mountPointMounts(td *ecsv1.TaskDefinitionSpec, def *ecsv1.ContainerDefiniti
 
 // volumesFromMounts are the mounts container name gets through its
 // volumesFrom: every volume mount of each source container (its own
-// mountPoints and, in turn, its volumesFrom), read-only where asked. It
-// does not depend on which containers exist, so a container re-created
-// later (restart policy) gets the same mounts.
+// mountPoints and, in turn, what its volumesFrom gives it), read-only where
+// asked. It does not depend on which containers exist, so a container
+// re-created later (restart policy) gets the same mounts.
 func volumesFromMounts(td *ecsv1.TaskDefinitionSpec, name string, volumeDirs map[string]string) ([]lsruntime.Mount, error) {
 	defs := map[string]*ecsv1.ContainerDefinition{}
 	for i := range td.ContainerDefinitions {
 		defs[td.ContainerDefinitions[i].Name] = &td.ContainerDefinitions[i]
 	}
-	var all func(name string, seen map[string]bool) ([]lsruntime.Mount, error)
-	// all returns the volume mounts of container name, its own and inherited.
-	all = func(name string, seen map[string]bool) ([]lsruntime.Mount, error) {
-		d := defs[name]
-		if d == nil {
-			return nil, fmt.Errorf("volumesFrom: no container named %s", name)
+	var inherited func(d *ecsv1.ContainerDefinition, seen map[string]bool) ([]lsruntime.Mount, error)
+	inherited = func(d *ecsv1.ContainerDefinition, seen map[string]bool) ([]lsruntime.Mount, error) {
+		var out []lsruntime.Mount
+		for _, vf := range d.VolumesFrom {
+			src := defs[vf.SourceContainer]
+			if src == nil {
+				return nil, fmt.Errorf("volumesFrom: no container named %s", vf.SourceContainer)
+			}
+			if seen[src.Name] {
+				return nil, fmt.Errorf("volumesFrom: container %s is part of a cycle", src.Name)
+			}
+			seen[src.Name] = true
+			own, err := mountPointMounts(td, src, volumeDirs)
+			if err != nil {
+				return nil, err
+			}
+			more, err := inherited(src, seen)
+			if err != nil {
+				return nil, err
+			}
+			delete(seen, src.Name)
+			for _, m := range append(own, more...) {
+				m.Options = slices.Clone(m.Options)
+				if vf.ReadOnly && !slices.Contains(m.Options, "ro") {
+					m.Options = append(m.Options, "ro")
+				}
+				out = append(out, m)
+			}
 		}
-		if seen[name] {
-			return nil, fmt.Errorf("volumesFrom: container %s is part of a cycle", name)
-		}
-		seen[name] = true
-		defer delete(seen, name)
-		out, err := mountPointMounts(td, d, volumeDirs)
-		if err != nil {
-			return nil, err
-		}
-		inherited, err := from(d, seen, all)
-		return append(out, inherited...), err
+		return out, nil
 	}
 	d := defs[name]
 	if d == nil {
 		return nil, fmt.Errorf("volumesFrom: no container named %s", name)
 	}
-	return from(d, map[string]bool{name: true}, all)
-}
-
-func from(d *ecsv1.ContainerDefinition, seen map[string]bool,
-	all func(string, map[string]bool) ([]lsruntime.Mount, error)) ([]lsruntime.Mount, error) {
-	var out []lsruntime.Mount
-	for _, vf := range d.VolumesFrom {
-		ms, err := all(vf.SourceContainer, seen)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range ms {
-			m.Options = slices.Clone(m.Options)
-			if vf.ReadOnly && !slices.Contains(m.Options, "ro") {
-				m.Options = append(m.Options, "ro")
-			}
-			out = append(out, m)
-		}
-	}
-	return out, nil
+	return inherited(d, map[string]bool{name: true})
 }
