@@ -131,7 +131,8 @@ type DeploymentCircuitBreaker struct {
 	// enable the circuit breaker.
 	// +required
 	Enable bool `json:"enable"`
-	// rollback to the last completed deployment when it trips.
+	// rollback, when it trips, to the newest deployment that completed or
+	// ran its tasks without failures.
 	// +required
 	Rollback bool `json:"rollback"`
 }
@@ -198,6 +199,12 @@ type Deployment struct {
 	// failedTasks counts tasks that failed to reach RUNNING or health.
 	// +optional
 	FailedTasks int32 `json:"failedTasks,omitempty"`
+	// ranTasks is set once one of its tasks has reached RUNNING (Longshore
+	// extension). The circuit breaker rolls a failed deployment back to
+	// the newest deployment that COMPLETED or that ran tasks none of which
+	// failed, such as one still IN_PROGRESS when the failed one replaced it.
+	// +optional
+	RanTasks bool `json:"ranTasks,omitempty"`
 	// rolloutState is IN_PROGRESS, COMPLETED or FAILED.
 	// +optional
 	RolloutState RolloutState `json:"rolloutState,omitempty"`

@@ -112,8 +112,9 @@ func (p *pass) computeEligible(ctx context.Context) error {
 // them when the instance is lost. A new deployment replaces the task of
 // each instance in turn: the old task stops first (a daemon cannot run
 // twice on an instance: ports, host paths), at most as many instances at
-// once as minimumHealthyPercent allows (at least one), and the new task
-// starts once the old one is STOPPED.
+// once as minimumHealthyPercent allows (at least one; an instance is up
+// while one of its tasks holds the minimum, see holdsMinimum), and the new
+// task starts once the old one is STOPPED.
 func (p *pass) planDaemon() {
 	prim := p.primary()
 	primFailed := prim == nil || prim.RolloutState == ecsv1.RolloutFailed
@@ -153,7 +154,7 @@ func (p *pass) planDaemon() {
 	instances := make([]string, 0, len(p.eligible))
 	for name := range p.eligible {
 		instances = append(instances, name)
-		if !slices.ContainsFunc(byInstance[name], func(ti *taskInfo) bool { return ti.healthy }) {
+		if !slices.ContainsFunc(byInstance[name], func(ti *taskInfo) bool { return ti.holdsMinimum(prim) }) {
 			down++
 		}
 	}
@@ -194,15 +195,15 @@ func (p *pass) planDaemon() {
 		if primFailed {
 			continue
 		}
-		// Tasks that are not healthy first: stopping them costs nothing.
+		// Tasks that hold no minimum first: stopping them costs nothing.
 		slices.SortStableFunc(old, func(a, b *taskInfo) int {
-			if a.healthy == b.healthy {
-				return 0
+			if ha, hb := a.holdsMinimum(prim), b.holdsMinimum(prim); ha != hb {
+				return boolRank(!ha)
 			}
-			return boolRank(!a.healthy)
+			return 0
 		})
 		for _, ti := range old {
-			if ti.healthy {
+			if ti.holdsMinimum(prim) {
 				if down >= maxDown {
 					break
 				}

@@ -131,13 +131,22 @@ func (p *pass) countFailures(ctx context.Context) error {
 	return nil
 }
 
-// reconcileRollout moves the primary deployment's rolloutState: FAILED
-// when the circuit breaker trips (and, with rollback, a new PRIMARY
-// deployment of the last COMPLETED deployment's revision), COMPLETED once
+// reconcileRollout records which deployments ran tasks and moves the
+// primary deployment's rolloutState: FAILED when the circuit breaker
+// trips (and, with rollback, a new PRIMARY deployment, see failPrimary),
+// COMPLETED once
 // it runs its tasks, all healthy, and nothing else. Deployments other than
 // the primary become INACTIVE once they have no task left; INACTIVE ones
 // beyond InactiveDeploymentsToKeep are dropped.
 func (p *pass) reconcileRollout() {
+	for _, ti := range p.tasks {
+		if ti.t.Status.StartedAt == nil {
+			continue
+		}
+		if d := p.deployment(ti.dep); d != nil && !d.RanTasks {
+			d.RanTasks = true
+		}
+	}
 	prim := p.primary()
 	if prim != nil && prim.RolloutState == ecsv1.RolloutInProgress && !p.deleting {
 		cb := p.svc.Spec.DeploymentConfiguration.DeploymentCircuitBreaker
@@ -170,8 +179,10 @@ func (p *pass) reconcileRollout() {
 }
 
 // failPrimary fails the primary deployment and, with rollback, starts a
-// deployment of the last COMPLETED deployment's revision. A rollback
-// deployment that fails in turn is not rolled back again.
+// deployment of the revision of rollbackTarget. A rollback deployment
+// that fails in turn is not rolled back again. Without rollback, or with
+// nothing to roll back to, the tasks of the older deployments keep
+// running and the failed deployment starts no more.
 func (p *pass) failPrimary(prim *ecsv1.Deployment, rollback bool) {
 	prim.RolloutState = ecsv1.RolloutFailed
 	prim.RolloutStateReason = "ECS deployment circuit breaker: tasks failed to start."
@@ -183,18 +194,11 @@ func (p *pass) failPrimary(prim *ecsv1.Deployment, rollback bool) {
 	if !rollback || p.isRollback(prim) {
 		return
 	}
-	var target *ecsv1.Deployment
-	for i := range p.st.Deployments {
-		d := &p.st.Deployments[i]
-		if d.ID == id || d.RolloutState != ecsv1.RolloutCompleted {
-			continue
-		}
-		if target == nil || createdAt(d).After(createdAt(target).Time) {
-			target = d
-		}
-	}
+	target := p.rollbackTarget(id)
 	if target == nil {
-		p.log.Info("No completed deployment to roll back to", "deployment", id)
+		p.log.Info("No deployment to roll back to: none completed or ran its tasks without failures", "deployment", id)
+		p.deferEvent(corev1.EventTypeWarning, EventRollback, "Rollback",
+			fmt.Sprintf("%s deployment %s cannot roll back: no earlier deployment completed or ran its tasks.", p.who(), id))
 		return
 	}
 	fp, _ := fingerprintOf(id)
@@ -205,6 +209,28 @@ func (p *pass) failPrimary(prim *ecsv1.Deployment, rollback bool) {
 		RolloutStateReason: rollbackReasonPrefix + targetID + "."})
 	p.deferEvent(corev1.EventTypeWarning, EventRollback, "Rollback",
 		fmt.Sprintf("%s rolling back to deployment %s.", p.who(), targetID))
+}
+
+// rollbackTarget is the deployment that the failed deployment id rolls
+// back to: the newest other deployment that COMPLETED, or that ran tasks
+// none of which failed (a deployment still IN_PROGRESS when the failed
+// one replaced it: its tasks were running, merely not yet proven). A
+// FAILED deployment is never a target.
+func (p *pass) rollbackTarget(id string) *ecsv1.Deployment {
+	var target *ecsv1.Deployment
+	for i := range p.st.Deployments {
+		d := &p.st.Deployments[i]
+		if d.ID == id || d.RolloutState == ecsv1.RolloutFailed {
+			continue
+		}
+		if d.RolloutState != ecsv1.RolloutCompleted && (!d.RanTasks || d.FailedTasks > 0) {
+			continue
+		}
+		if target == nil || createdAt(d).After(createdAt(target).Time) {
+			target = d
+		}
+	}
+	return target
 }
 
 // rollbackReasonPrefix starts the rolloutStateReason of a deployment

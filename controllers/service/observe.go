@@ -61,6 +61,26 @@ func (ti *taskInfo) pending() bool {
 	return !ti.stopped && ecsv1.PhaseIndex(ti.t.Status.LastStatus) < ecsv1.PhaseIndex(ecsv1.TaskRunning)
 }
 
+// holdsMinimum tells whether the task counts toward minimumHealthyPercent
+// while the primary deployment prim rolls out. A task of prim (on an
+// instance that is not DRAINING) counts once it is healthy: a replacement
+// must prove itself before the task it replaces may stop. Any other task
+// counts while it is placed, live and not UNHEALTHY: healthy, or still
+// starting normally (PENDING, or RUNNING and not yet past the health
+// rule). Such a task is what the service runs now; that a newer
+// deployment came along before it proved itself does not make it a task
+// to stop for free. Only unplaced, UNHEALTHY, stopping and STOPPED tasks
+// count for nothing.
+func (ti *taskInfo) holdsMinimum(prim *ecsv1.Deployment) bool {
+	if !ti.live() || ti.unhealthy {
+		return false
+	}
+	if prim != nil && ti.dep == prim.ID && !ti.draining {
+		return ti.healthy
+	}
+	return ti.instance != ""
+}
+
 // stopCategory orders tasks for scale in, as ECS does: unplaced tasks
 // first, then tasks not yet RUNNING, then RUNNING tasks that are not
 // healthy, then healthy ones.

@@ -113,9 +113,10 @@ func (p *pass) planCommon() {
 // planReplica plans a REPLICA service: the primary deployment keeps
 // desiredCount tasks; tasks of older deployments, and primary tasks on
 // DRAINING instances, are replaced. New tasks start while RUNNING plus
-// PENDING stay within maximumPercent; replaced tasks stop while the
-// healthy ones stay at or above minimumHealthyPercent. Scale in stops the
-// primary's extra tasks in ECS order.
+// PENDING stay within maximumPercent; replaced tasks stop while the tasks
+// that hold the minimum (holdsMinimum) stay at or above
+// minimumHealthyPercent. Scale in stops the primary's extra tasks in ECS
+// order.
 func (p *pass) planReplica() {
 	prim := p.primary()
 	desired := p.desired
@@ -138,10 +139,10 @@ func (p *pass) planReplica() {
 		}
 		primLive = slices.DeleteFunc(primLive, func(ti *taskInfo) bool { return !ti.live() })
 	}
-	healthy := int32(0)
+	holding := int32(0)
 	for _, ti := range p.liveTasks() {
-		if ti.healthy {
-			healthy++
+		if ti.holdsMinimum(prim) {
+			holding++
 		}
 	}
 	primFailed := prim == nil || prim.RolloutState == ecsv1.RolloutFailed
@@ -153,11 +154,11 @@ func (p *pass) planReplica() {
 	case !primFailed:
 		// A failed primary starts no task: the older deployments keep theirs.
 		for _, ti := range sel.pick(replaceable, len(replaceable), p.liveTasks()) {
-			if ti.healthy {
-				if healthy-1 < minHealthy {
-					break
+			if ti.holdsMinimum(prim) {
+				if holding-1 < minHealthy {
+					continue
 				}
-				healthy--
+				holding--
 			}
 			p.stop(ti, ecsv1.StopCodeServiceSchedulerInitiated, scalingReason(depOr(ti.dep, prim)))
 		}

@@ -17,9 +17,12 @@ limitations under the License.
 package service
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -248,5 +251,117 @@ func TestLaunchBackoff(t *testing.T) {
 	r.noteHealthy(key, "d1", now.Add(time.Second))
 	if d := r.launchDelay(key, "d1", now); d != 0 {
 		t.Errorf("a healthy new task left a delay of %s", d)
+	}
+}
+
+// planTask is a task of the plan tests: "u" RUNNING not yet past the
+// health rule, "h" healthy, "x" UNHEALTHY, "p" PENDING, "-" unplaced.
+func planTask(name, dep, kind string) *taskInfo {
+	switch kind {
+	case "h":
+		return fakeTask(name, dep, "i1", ecsv1.TaskRunning, true, 1)
+	case "u":
+		return fakeTask(name, dep, "i1", ecsv1.TaskRunning, false, 1)
+	case "x":
+		ti := fakeTask(name, dep, "i1", ecsv1.TaskRunning, false, 1)
+		ti.unhealthy = true
+		return ti
+	case "p":
+		return fakeTask(name, dep, "i1", ecsv1.TaskPending, false, 1)
+	default:
+		return fakeTask(name, dep, "", ecsv1.TaskProvisioning, false, 1)
+	}
+}
+
+// TestPlanReplicaKeepsTheMinimum: a task of an older deployment stops
+// only while the tasks that hold the minimum (healthy primary tasks;
+// placed, live, not UNHEALTHY older ones) stay at minimumHealthyPercent.
+func TestPlanReplicaKeepsTheMinimum(t *testing.T) {
+	for name, tc := range map[string]struct {
+		minPct, maxPct int32
+		old, new       string // one letter a task, see planTask
+		primFailed     bool
+		wantStops      []string
+		wantCreates    int
+	}{
+		"old not yet proven, new starting: nothing stops":   {minPct: 100, maxPct: 200, old: "uuu", new: "uuu"},
+		"old not yet proven, no new yet: start, stop none":  {minPct: 100, maxPct: 200, old: "uuu", wantCreates: 3},
+		"old pending, new starting: nothing stops":          {minPct: 100, maxPct: 200, old: "ppp", new: "uuu"},
+		"new proven: old stops whatever its health":         {minPct: 100, maxPct: 200, old: "uuh", new: "hhh", wantStops: []string{"old0", "old1", "old2"}},
+		"one new proven: one old stops":                     {minPct: 100, maxPct: 200, old: "hhh", new: "hpp", wantStops: []string{"old2"}},
+		"unhealthy old replaced freely":                     {minPct: 100, maxPct: 200, old: "xuu", wantStops: []string{"old0"}, wantCreates: 3},
+		"unplaced old stop freely":                          {minPct: 100, maxPct: 200, old: "---", wantStops: []string{"old0", "old1", "old2"}, wantCreates: 3},
+		"50 %: one unproven old may stop":                   {minPct: 50, maxPct: 200, old: "uuu", wantStops: []string{"old2"}, wantCreates: 3},
+		"0 %, 100 %: every old task may stop":               {minPct: 0, maxPct: 100, old: "uuu", wantStops: []string{"old0", "old1", "old2"}},
+		"a failed primary stops and starts nothing":         {minPct: 100, maxPct: 200, old: "uuu", new: "u", primFailed: true},
+		"a failed primary keeps older tasks at 0 % as well": {minPct: 0, maxPct: 200, old: "hhh", primFailed: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := &Reconciler{}
+			r.init()
+			svc := &ecsv1.Service{Spec: ecsv1.ServiceSpec{DesiredCount: ptr.To[int32](3), DeploymentConfiguration: ecsv1.DeploymentConfiguration{
+				MinimumHealthyPercent: ptr.To(tc.minPct), MaximumPercent: ptr.To(tc.maxPct)}}}
+			at := metav1.NewTime(time.Unix(100, 0))
+			prim := ecsv1.Deployment{ID: "new", Status: ecsv1.DeploymentPrimary, RolloutState: ecsv1.RolloutInProgress, CreatedAt: &at}
+			if tc.primFailed {
+				prim.RolloutState = ecsv1.RolloutFailed
+			}
+			st := &ecsv1.ServiceStatus{Deployments: []ecsv1.Deployment{prim, {ID: "old", Status: ecsv1.DeploymentActive}}}
+			p := &pass{r: r, svc: svc, st: st, desired: 3, now: time.Unix(200, 0), log: logr.Discard()}
+			for i, k := range tc.old {
+				p.tasks = append(p.tasks, planTask(fmt.Sprintf("old%d", i), "old", string(k)))
+			}
+			for i, k := range tc.new {
+				p.tasks = append(p.tasks, planTask(fmt.Sprintf("new%d", i), "new", string(k)))
+			}
+			p.planReplica()
+			stops := []string{}
+			for _, s := range p.stops {
+				stops = append(stops, s.ti.t.Name)
+			}
+			slices.Sort(stops)
+			if tc.wantStops == nil {
+				tc.wantStops = []string{}
+			}
+			if diff := cmp.Diff(tc.wantStops, stops); diff != "" || len(p.creates) != tc.wantCreates {
+				t.Errorf("stops (-want +got):\n%s\ncreates %d, want %d", diff, len(p.creates), tc.wantCreates)
+			}
+		})
+	}
+}
+
+func TestRollbackTarget(t *testing.T) {
+	at := func(s int64) *metav1.Time { t := metav1.NewTime(time.Unix(s, 0)); return &t }
+	dep := func(id string, created int64, state ecsv1.RolloutState, ran bool, failed int32) ecsv1.Deployment {
+		return ecsv1.Deployment{ID: id, CreatedAt: at(created), RolloutState: state, RanTasks: ran, FailedTasks: failed}
+	}
+	for name, tc := range map[string]struct {
+		deps []ecsv1.Deployment
+		want string
+	}{
+		"the last completed one": {deps: []ecsv1.Deployment{dep("bad", 3, ecsv1.RolloutInProgress, true, 3),
+			dep("good", 2, ecsv1.RolloutCompleted, true, 0), dep("older", 1, ecsv1.RolloutCompleted, true, 0)}, want: "good"},
+		"one in progress whose tasks ran, over an older completed one": {deps: []ecsv1.Deployment{dep("bad", 3, ecsv1.RolloutInProgress, true, 3),
+			dep("young", 2, ecsv1.RolloutInProgress, true, 0), dep("good", 1, ecsv1.RolloutCompleted, true, 0)}, want: "young"},
+		"the first deployment, still in progress": {deps: []ecsv1.Deployment{dep("bad", 2, ecsv1.RolloutInProgress, true, 3),
+			dep("first", 1, ecsv1.RolloutInProgress, true, 0)}, want: "first"},
+		"not one whose tasks never ran": {deps: []ecsv1.Deployment{dep("bad", 3, ecsv1.RolloutInProgress, true, 3),
+			dep("pending", 2, ecsv1.RolloutInProgress, false, 0), dep("good", 1, ecsv1.RolloutCompleted, true, 0)}, want: "good"},
+		"not one whose tasks failed": {deps: []ecsv1.Deployment{dep("bad", 3, ecsv1.RolloutInProgress, true, 3),
+			dep("flaky", 2, ecsv1.RolloutInProgress, true, 1), dep("good", 1, ecsv1.RolloutCompleted, true, 0)}, want: "good"},
+		"never a failed one": {deps: []ecsv1.Deployment{dep("bad", 3, ecsv1.RolloutInProgress, true, 3),
+			dep("failed", 2, ecsv1.RolloutFailed, true, 0)}, want: ""},
+		"nothing before the first": {deps: []ecsv1.Deployment{dep("bad", 1, ecsv1.RolloutInProgress, true, 3)}, want: ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := &pass{st: &ecsv1.ServiceStatus{Deployments: tc.deps}}
+			got := ""
+			if d := p.rollbackTarget("bad"); d != nil {
+				got = d.ID
+			}
+			if got != tc.want {
+				t.Errorf("rollback target %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
