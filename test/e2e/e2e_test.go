@@ -49,6 +49,7 @@ func TestE2E(t *testing.T) {
 		{"samples apply and answer", testSamples},
 		{"rolling update keeps minimumHealthyPercent answering", testRollingUpdate},
 		{"kubectl scale", testScale},
+		{"a bad revision during a deployment keeps every task answering and rolls back", testBadRevisionDuringDeployment},
 		{"agent kill -9 restarts no container", testAgentKill},
 		{"bad input is refused or reported", testBadInput},
 		{"lost instance fails over, returns clean", testFailover},
@@ -248,6 +249,115 @@ func testRollingUpdate(t *testing.T) {
 	if p.min < minAnswering {
 		t.Errorf("only %d tasks answered at one moment of the roll (minimum %d): %s", p.min, minAnswering, p.worst)
 	}
+}
+
+// cbweb is a web server without a health check: its tasks count as
+// healthy 40 s after RUNNING, so its first deployment is still
+// IN_PROGRESS when the bad revision lands.
+const cbweb = `apiVersion: ecs.longshore.io/v1alpha1
+kind: TaskDefinition
+metadata:
+  name: cbweb
+spec:
+  networkMode: awsvpc
+  containerDefinitions:
+    - name: web
+      image: localhost/longshore/busybox:latest
+      command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+      memory: 64
+      cpu: 64
+      linuxParameters:
+        initProcessEnabled: true
+      portMappings:
+        - containerPort: 8080
+---
+apiVersion: ecs.longshore.io/v1alpha1
+kind: Service
+metadata:
+  name: cbsvc
+spec:
+  taskDefinition: cbweb
+  desiredCount: 3
+  deploymentConfiguration:
+    deploymentCircuitBreaker:
+      enable: true
+      rollback: true
+`
+
+// testBadRevisionDuringDeployment is what GitOps does when two commits
+// land seconds apart and the second is broken: the first deployment is
+// still IN_PROGRESS when a revision whose command exits at once arrives.
+// With minimumHealthyPercent 100 every one of the 3 tasks must answer
+// throughout; the circuit breaker fails the bad deployment and rolls back
+// to the first, which never COMPLETED.
+func testBadRevisionDuringDeployment(t *testing.T) {
+	start := time.Now()
+	mustKubectl(t, cbweb, "apply", "-f", "-")
+	framework.Eventually(t, 2*time.Minute, "service cbsvc answering", func() error { return steady("cbsvc", 3, "cbweb:1", false) })
+	p := probe("cbsvc")
+	var first ecsv1.Deployment
+	framework.Eventually(t, 10*time.Second, "the first deployment IN_PROGRESS", func() error {
+		svc := getService(t, "cbsvc")
+		if len(svc.Status.Deployments) != 1 || svc.Status.Deployments[0].RolloutState != ecsv1.RolloutInProgress {
+			return fmt.Errorf("deployments %+v", svc.Status.Deployments)
+		}
+		first = svc.Status.Deployments[0]
+		return nil
+	})
+	// Wait as GitOps would between two commits, well inside the 40 s.
+	time.Sleep(max(0, 10*time.Second-time.Since(start)))
+	if svc := getService(t, "cbsvc"); svc.Status.Deployments[0].RolloutState != ecsv1.RolloutInProgress {
+		t.Fatalf("the first deployment is no longer IN_PROGRESS: %+v", svc.Status.Deployments)
+	}
+	mustKubectl(t, "", "patch", "td", "cbweb", "--type", "json", "-p",
+		`[{"op":"replace","path":"/spec/containerDefinitions/0/command","value":["sh","-c","exit 1"]}]`)
+	var failed ecsv1.Deployment
+	df := framework.Eventually(t, 2*time.Minute, "the deployment of cbweb:2 FAILED", func() error {
+		for _, d := range getService(t, "cbsvc").Status.Deployments {
+			if d.TaskDefinition == "cbweb:2" && d.RolloutState == ecsv1.RolloutFailed {
+				failed = d
+				return nil
+			}
+		}
+		return fmt.Errorf("no failed deployment of cbweb:2")
+	})
+	dr := framework.Eventually(t, 3*time.Minute, "service cbsvc rolled back to cbweb:1", func() error {
+		svc := getService(t, "cbsvc")
+		if prim := svc.Status.Deployments[0]; prim.TaskDefinition != "cbweb:1" || prim.RolloutState != ecsv1.RolloutCompleted ||
+			prim.ID == first.ID {
+			return fmt.Errorf("primary deployment %s of %s: %s", prim.ID, prim.TaskDefinition, prim.RolloutState)
+		}
+		return steady("cbsvc", 3, "cbweb:1", false)
+	})
+	p.halt()
+	addReport("bad revision while the first deployment was IN_PROGRESS (3 tasks, min 100%%, max 200%%): cbweb:2 FAILED after %.1f s (%d failed tasks), rolled back and steady on cbweb:1 %.1f s later; fewest answering %d of 3 (%d probe rounds)",
+		df.Seconds(), failed.FailedTasks, dr.Seconds(), p.min, p.rounds)
+	if p.min < 3 {
+		t.Errorf("only %d tasks answered at one moment (minimumHealthyPercent 100 promises 3): %s", p.min, p.worst)
+	}
+	if p.rounds < 5 {
+		t.Errorf("only %d probe rounds", p.rounds)
+	}
+	out := mustKubectl(t, "", "get", "events", "--field-selector", "involvedObject.kind=Service,involvedObject.name=cbsvc",
+		"-o", "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}")
+	for _, want := range []string{
+		fmt.Sprintf("(service cbsvc) deployment %s deployment failed: tasks failed to start.", failed.ID),
+		fmt.Sprintf("(service cbsvc) rolling back to deployment %s.", first.ID),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no Event %q in:\n%s", want, out)
+		}
+	}
+	mustKubectl(t, cbweb, "delete", "-f", "-", "--wait", "--timeout", "2m")
+}
+
+func getService(t *testing.T, name string) *ecsv1.Service {
+	t.Helper()
+	svc := &ecsv1.Service{}
+	if err := sys.c.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: name}, svc); err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 func testScale(t *testing.T) {
