@@ -17,6 +17,7 @@ limitations under the License.
 package v1alpha1
 
 import (
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -49,6 +50,10 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.containerDefinitions.all(c, !has(c.dependsOn) || c.dependsOn.all(d, d.condition != 'HEALTHY' || !self.containerDefinitions.exists(o, o.name == d.containerName && !has(o.healthCheck))))",message="dependsOn condition HEALTHY needs a target container with a healthCheck"
 // +kubebuilder:validation:XValidation:rule="self.containerDefinitions.all(c, !has(c.mountPoints) || c.mountPoints.all(m, has(self.volumes) && self.volumes.exists(v, v.name == m.sourceVolume)))",message="mountPoints.sourceVolume must name a volume in volumes"
 // +kubebuilder:validation:XValidation:rule="self.containerDefinitions.all(c, !has(c.volumesFrom) || c.volumesFrom.all(f, f.sourceContainer != c.name && self.containerDefinitions.exists(o, o.name == f.sourceContainer)))",message="volumesFrom.sourceContainer must name another container of this task definition"
+// +kubebuilder:validation:XValidation:rule="!has(self.proxyConfiguration)",message="proxyConfiguration (App Mesh) is not supported yet: remove it and run the proxy as an ordinary container"
+// +kubebuilder:validation:XValidation:rule="!has(self.inferenceAccelerators) || size(self.inferenceAccelerators) == 0",message="inferenceAccelerators: Elastic Inference accelerators exist only in AWS (and were retired there): remove them"
+// +kubebuilder:validation:XValidation:rule="!has(self.enableFaultInjection) || !self.enableFaultInjection",message="enableFaultInjection is not supported yet: remove it or set it to false"
+// +kubebuilder:validation:XValidation:rule="self.networkMode != 'host' || self.containerDefinitions.all(c, !has(c.systemControls) || c.systemControls.all(s, !s.namespace.startsWith('net.')))",message="systemControls net.* would change the host's own network settings with networkMode host: use bridge or awsvpc, or set them on the host"
 type TaskDefinitionSpec struct {
 	// networkMode is bridge (default), host, awsvpc or none.
 	// +optional
@@ -90,20 +95,125 @@ type TaskDefinitionSpec struct {
 	PlacementConstraints []PlacementConstraint `json:"placementConstraints,omitempty"`
 	// pidMode shares the process namespace with the host ("host"; the
 	// Cluster must allow privileged tasks). Unset: each container has its
-	// own. ECS's "task" (shared among the task's containers) is not
-	// supported yet and is refused here rather than at run time.
+	// own (also ""; exports write it). ECS's "task" (shared among the
+	// task's containers) is not supported yet and is refused here rather
+	// than at run time.
 	// +optional
-	// +kubebuilder:validation:Enum=host;task
-	// +kubebuilder:validation:XValidation:rule="self == 'host'",message="pidMode task is not supported yet: use host or leave pidMode unset"
+	// +kubebuilder:validation:Enum=host;task;""
+	// +kubebuilder:validation:XValidation:rule="self in ['host', '']",message="pidMode task is not supported yet: use host or leave pidMode unset"
 	PidMode string `json:"pidMode,omitempty"`
 	// ipcMode shares the IPC namespace with the host ("host"; the Cluster
-	// must allow privileged tasks). Unset: each container has its own.
-	// ECS's "task" and "none" are not supported yet and are refused here
-	// rather than at run time.
+	// must allow privileged tasks). Unset or "": each container has its
+	// own. ECS's "task" and "none" are not supported yet and are refused
+	// here rather than at run time.
 	// +optional
-	// +kubebuilder:validation:Enum=host;task;none
-	// +kubebuilder:validation:XValidation:rule="self == 'host'",message="ipcMode task and none are not supported yet: use host or leave ipcMode unset"
+	// +kubebuilder:validation:Enum=host;task;none;""
+	// +kubebuilder:validation:XValidation:rule="self in ['host', '']",message="ipcMode task and none are not supported yet: use host or leave ipcMode unset"
 	IpcMode string `json:"ipcMode,omitempty"`
+	// family is the ECS family. Optional: metadata.name is the family; when
+	// given (a pasted describe-task-definition body) it must equal it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	Family string `json:"family,omitempty"`
+	// taskRoleArn is the IAM role of the task's containers. Mapped: recorded
+	// and reported; Longshore serves no AWS credentials to the task.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	TaskRoleArn string `json:"taskRoleArn,omitempty"`
+	// executionRoleArn is the IAM role the ECS agent uses for pulls, logs
+	// and secrets. Mapped: recorded; the agent pulls with
+	// repositoryCredentials and reads secrets from Kubernetes Secrets.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	ExecutionRoleArn string `json:"executionRoleArn,omitempty"`
+	// requiresCompatibilities are the launch types the task definition is
+	// validated for. EC2 and EXTERNAL are honoured; FARGATE and
+	// MANAGED_INSTANCES are mapped: the task runs on a ContainerInstance.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=4
+	RequiresCompatibilities []Compatibility `json:"requiresCompatibilities,omitempty"`
+	// runtimePlatform is mapped to a placement requirement on the instance
+	// attributes ecs.os-type and ecs.cpu-architecture: a task for another
+	// platform stays unplaced with a reason that says so.
+	// +optional
+	RuntimePlatform *RuntimePlatform `json:"runtimePlatform,omitempty"`
+	// ephemeralStorage is Fargate's task storage size. Mapped: recorded;
+	// containers write to the instance's disk, which it does not limit.
+	// +optional
+	EphemeralStorage *EphemeralStorage `json:"ephemeralStorage,omitempty"`
+	// tags of the task definition, as in ECS (also readable as labels
+	// would be: they are kept in the revision).
+	// +optional
+	// +listType=map
+	// +listMapKey=key
+	// +kubebuilder:validation:MaxItems=50
+	Tags []Tag `json:"tags,omitempty"`
+	// proxyConfiguration is the App Mesh proxy configuration. Not supported
+	// yet: refused.
+	// +optional
+	ProxyConfiguration *ProxyConfiguration `json:"proxyConfiguration,omitempty"`
+	// inferenceAccelerators are Elastic Inference accelerators, which exist
+	// only in AWS (and were retired there): refused.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	InferenceAccelerators []InferenceAccelerator `json:"inferenceAccelerators,omitempty"`
+	// enableFaultInjection turns on ECS's fault injection endpoints. Not
+	// supported yet: true is refused.
+	// +optional
+	EnableFaultInjection *bool `json:"enableFaultInjection,omitempty"`
+
+	// Fields that describe-task-definition and the console export but that
+	// RegisterTaskDefinition does not take. They are accepted, so that an
+	// export pastes as it is, and ignored: they take no part in a revision
+	// (admission warns about them).
+
+	// taskDefinitionArn of an exported task definition. Ignored.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	TaskDefinitionArn string `json:"taskDefinitionArn,omitempty"`
+	// revision of an exported task definition. Ignored: Longshore numbers
+	// revisions itself.
+	// +optional
+	Revision *int64 `json:"revision,omitempty"`
+	// status of an exported task definition. Ignored.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	Status string `json:"status,omitempty"`
+	// compatibilities of an exported task definition. Ignored.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MaxLength=32
+	Compatibilities []string `json:"compatibilities,omitempty"`
+	// requiresAttributes of an exported task definition. Ignored: Longshore
+	// derives the requirements itself.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=100
+	RequiresAttributes []ExportedAttribute `json:"requiresAttributes,omitempty"`
+	// registeredAt of an exported task definition (a timestamp string or
+	// epoch seconds). Ignored.
+	// +optional
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:pruning:PreserveUnknownFields
+	RegisteredAt *apiextensionsv1.JSON `json:"registeredAt,omitempty"`
+	// registeredBy of an exported task definition. Ignored.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	RegisteredBy string `json:"registeredBy,omitempty"`
+	// deregisteredAt of an exported task definition. Ignored.
+	// +optional
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:pruning:PreserveUnknownFields
+	DeregisteredAt *apiextensionsv1.JSON `json:"deregisteredAt,omitempty"`
+	// deleteRequestedAt of an exported task definition. Ignored.
+	// +optional
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:pruning:PreserveUnknownFields
+	DeleteRequestedAt *apiextensionsv1.JSON `json:"deleteRequestedAt,omitempty"`
+
 	// revisionHistoryLimit is how many old revisions to keep when no Task or
 	// Service references them (Longshore extension).
 	// +optional
@@ -118,6 +228,16 @@ type TaskDefinitionSpec struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.memory) || !has(self.memoryReservation) || self.memory > self.memoryReservation",message="memory (the hard limit) must be greater than memoryReservation (the soft limit)"
 // +kubebuilder:validation:XValidation:rule="!has(self.portMappings) || self.portMappings.all(p, self.portMappings.exists_one(q, q.containerPort == p.containerPort && q.protocol == p.protocol))",message="portMappings must not repeat a containerPort and protocol"
 // +kubebuilder:validation:XValidation:rule="!has(self.portMappings) || self.portMappings.all(p, !has(p.hostPort) || p.hostPort == 0 || self.portMappings.exists_one(q, has(q.hostPort) && q.hostPort == p.hostPort && q.protocol == p.protocol))",message="portMappings must not repeat a hostPort and protocol"
+// +kubebuilder:validation:XValidation:rule="!has(self.links) || size(self.links) == 0",message="links are not supported yet: in awsvpc mode the containers of a task reach each other on localhost; in bridge mode use the linked container's published host port"
+// +kubebuilder:validation:XValidation:rule="!has(self.environmentFiles) || size(self.environmentFiles) == 0",message="environmentFiles are S3 objects, which Longshore cannot read yet: put the variables in environment, or in a Secret and reference them from secrets"
+// +kubebuilder:validation:XValidation:rule="!has(self.disableNetworking) || !self.disableNetworking",message="disableNetworking is not supported yet: use networkMode none for a task with loopback only"
+// +kubebuilder:validation:XValidation:rule="!has(self.interactive) || !self.interactive",message="interactive (stdin) is not supported yet: remove it"
+// +kubebuilder:validation:XValidation:rule="!has(self.pseudoTerminal) || !self.pseudoTerminal",message="pseudoTerminal (a TTY) is not supported yet: remove it"
+// +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, r.type != 'InferenceAccelerator')",message="resourceRequirements InferenceAccelerator: Elastic Inference exists only in AWS (and was retired there): remove it"
+// +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, r.type != 'GPU')",message="resourceRequirements GPU is not supported yet: Longshore instances register no GPUs"
+// +kubebuilder:validation:XValidation:rule="!has(self.firelensConfiguration)",message="firelensConfiguration (a FireLens log router) is not supported yet: run the router as an ordinary container; the other containers' output stays in the local log store"
+// +kubebuilder:validation:XValidation:rule="!has(self.credentialSpecs) || size(self.credentialSpecs) == 0",message="credentialSpecs need an Active Directory (gMSA) that Longshore cannot provide: remove them"
+// +kubebuilder:validation:XValidation:rule="!has(self.dockerSecurityOptions) || self.dockerSecurityOptions.all(o, o == 'no-new-privileges' || o == 'no-new-privileges:true')",message="dockerSecurityOptions: only no-new-privileges is supported; SELinux, AppArmor and seccomp labels are not"
 type ContainerDefinition struct {
 	// name of the container, unique in the task.
 	// +required
@@ -152,8 +272,9 @@ type ContainerDefinition struct {
 	// +kubebuilder:validation:MaxItems=1000
 	Environment []KeyValuePair `json:"environment,omitempty"`
 	// secrets are environment variables whose values come from Kubernetes
-	// Secrets in the task's namespace; valueFrom is "<secret>:<key>".
-	// Values are never logged.
+	// Secrets in the task's namespace; valueFrom is "<secret>:<key>" or an
+	// ECS reference (ARN or parameter name) mapped onto a Secret. Values
+	// are never logged.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
@@ -275,16 +396,228 @@ type ContainerDefinition struct {
 	// +kubebuilder:validation:MaxProperties=64
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('ecs.longshore.io/'))",message="dockerLabels under ecs.longshore.io/ are reserved for the agent"
 	DockerLabels map[string]string `json:"dockerLabels,omitempty"`
+	// links (bridge mode) let a container reach others by name. Not
+	// supported yet: refused.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:items:MaxLength=255
+	Links []string `json:"links,omitempty"`
+	// environmentFiles are S3 objects of variables. Not supported yet:
+	// refused.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=10
+	EnvironmentFiles []EnvironmentFile `json:"environmentFiles,omitempty"`
+	// disableNetworking gives the container loopback only. Not supported
+	// yet: true is refused.
+	// +optional
+	DisableNetworking *bool `json:"disableNetworking,omitempty"`
+	// dnsSearchDomains are the search domains of the container's
+	// /etc/resolv.conf.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=6
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:Pattern=`^[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?$`
+	DNSSearchDomains []string `json:"dnsSearchDomains,omitempty"`
+	// dockerSecurityOptions: "no-new-privileges" is honoured; SELinux,
+	// AppArmor and seccomp labels are refused.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MaxLength=1024
+	DockerSecurityOptions []string `json:"dockerSecurityOptions,omitempty"`
+	// interactive keeps stdin open. Not supported yet: true is refused.
+	// +optional
+	Interactive *bool `json:"interactive,omitempty"`
+	// pseudoTerminal allocates a TTY. Not supported yet: true is refused.
+	// +optional
+	PseudoTerminal *bool `json:"pseudoTerminal,omitempty"`
+	// systemControls are namespaced kernel parameters (sysctls) set in the
+	// container: net.* (not with networkMode host), kernel.msgmax,
+	// kernel.msgmnb, kernel.msgmni, kernel.sem, kernel.shmall,
+	// kernel.shmmax, kernel.shmmni, kernel.shm_rmid_forced, fs.mqueue.*.
+	// Host-wide ones are refused.
+	// +optional
+	// +listType=map
+	// +listMapKey=namespace
+	// +kubebuilder:validation:MaxItems=32
+	SystemControls []SystemControl `json:"systemControls,omitempty"`
+	// resourceRequirements ask for GPUs or Elastic Inference accelerators.
+	// Not supported yet: refused.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=2
+	ResourceRequirements []ResourceRequirement `json:"resourceRequirements,omitempty"`
+	// firelensConfiguration makes this container the task's log router.
+	// Not supported yet: refused.
+	// +optional
+	FirelensConfiguration *FirelensConfiguration `json:"firelensConfiguration,omitempty"`
+	// credentialSpecs are Active Directory (gMSA) credential specs, which
+	// Longshore cannot provide: refused.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=1
+	// +kubebuilder:validation:items:MaxLength=2048
+	CredentialSpecs []string `json:"credentialSpecs,omitempty"`
+	// versionConsistency is whether ECS pins the image digest for all the
+	// tasks of a deployment. Mapped: each task resolves its image when it
+	// pulls (status.containers[].imageDigest says what ran).
+	// +optional
+	// +kubebuilder:validation:Enum=enabled;disabled
+	VersionConsistency string `json:"versionConsistency,omitempty"`
+}
+
+// Compatibility is an ECS launch type.
+// +kubebuilder:validation:Enum=EC2;FARGATE;EXTERNAL;MANAGED_INSTANCES
+type Compatibility string
+
+// RuntimePlatform is the platform a task needs.
+type RuntimePlatform struct {
+	// cpuArchitecture is X86_64 or ARM64.
+	// +optional
+	// +kubebuilder:validation:Enum=X86_64;ARM64
+	CPUArchitecture string `json:"cpuArchitecture,omitempty"`
+	// operatingSystemFamily is LINUX or a Windows Server family.
+	// +optional
+	// +kubebuilder:validation:Enum=LINUX;WINDOWS_SERVER_2016_FULL;WINDOWS_SERVER_2019_FULL;WINDOWS_SERVER_2019_CORE;WINDOWS_SERVER_2022_FULL;WINDOWS_SERVER_2022_CORE;WINDOWS_SERVER_2025_FULL;WINDOWS_SERVER_2025_CORE;WINDOWS_SERVER_2004_CORE;WINDOWS_SERVER_20H2_CORE
+	OperatingSystemFamily string `json:"operatingSystemFamily,omitempty"`
+}
+
+// EphemeralStorage is Fargate's task storage.
+type EphemeralStorage struct {
+	// sizeInGiB, 21 to 200.
+	// +required
+	// +kubebuilder:validation:Minimum=21
+	// +kubebuilder:validation:Maximum=200
+	SizeInGiB int32 `json:"sizeInGiB"`
+}
+
+// Tag is an ECS resource tag.
+type Tag struct {
+	// key of the tag.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	Key string `json:"key"`
+	// value of the tag.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Value string `json:"value,omitempty"`
+}
+
+// ProxyConfiguration is an ECS App Mesh proxy configuration.
+type ProxyConfiguration struct {
+	// type is APPMESH.
+	// +optional
+	// +kubebuilder:validation:Enum=APPMESH
+	Type string `json:"type,omitempty"`
+	// containerName of the proxy.
+	// +required
+	// +kubebuilder:validation:MaxLength=255
+	ContainerName string `json:"containerName"`
+	// properties of the proxy.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	Properties []KeyValuePair `json:"properties,omitempty"`
+}
+
+// InferenceAccelerator is an Elastic Inference accelerator.
+type InferenceAccelerator struct {
+	// deviceName of the accelerator.
+	// +required
+	// +kubebuilder:validation:MaxLength=255
+	DeviceName string `json:"deviceName"`
+	// deviceType of the accelerator.
+	// +required
+	// +kubebuilder:validation:MaxLength=255
+	DeviceType string `json:"deviceType"`
+}
+
+// ExportedAttribute is an entry of an exported requiresAttributes.
+type ExportedAttribute struct {
+	// name of the attribute.
+	// +required
+	// +kubebuilder:validation:MaxLength=255
+	Name string `json:"name"`
+	// value of the attribute.
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	Value string `json:"value,omitempty"`
+	// targetType of the attribute.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	TargetType string `json:"targetType,omitempty"`
+	// targetId of the attribute.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	TargetID string `json:"targetId,omitempty"`
+}
+
+// EnvironmentFile is an S3 object of environment variables.
+type EnvironmentFile struct {
+	// value is the S3 object's ARN.
+	// +required
+	// +kubebuilder:validation:MaxLength=2048
+	Value string `json:"value"`
+	// type is s3.
+	// +required
+	// +kubebuilder:validation:Enum=s3
+	Type string `json:"type"`
+}
+
+// SystemControl is a namespaced kernel parameter.
+type SystemControl struct {
+	// namespace is the sysctl name, e.g. net.ipv4.tcp_keepalive_time.
+	// +required
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('net.') || self.startsWith('fs.mqueue.') || self in ['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']",message="systemControls takes only namespaced sysctls (net.*, fs.mqueue.*, kernel.msgmax, kernel.msgmnb, kernel.msgmni, kernel.sem, kernel.shmall, kernel.shmmax, kernel.shmmni, kernel.shm_rmid_forced): a host-wide one belongs in the host's own configuration"
+	Namespace string `json:"namespace"`
+	// value of the sysctl.
+	// +required
+	// +kubebuilder:validation:MaxLength=1024
+	Value string `json:"value"`
+}
+
+// ResourceRequirement asks for GPUs or accelerators.
+type ResourceRequirement struct {
+	// type is GPU or InferenceAccelerator.
+	// +required
+	// +kubebuilder:validation:Enum=GPU;InferenceAccelerator
+	Type string `json:"type"`
+	// value is the number of GPUs, or the accelerator's deviceName.
+	// +required
+	// +kubebuilder:validation:MaxLength=255
+	Value string `json:"value"`
+	// sharingStrategy of the GPUs.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	SharingStrategy string `json:"sharingStrategy,omitempty"`
+}
+
+// FirelensConfiguration configures a FireLens log router container.
+type FirelensConfiguration struct {
+	// type is fluentd or fluentbit.
+	// +required
+	// +kubebuilder:validation:Enum=fluentd;fluentbit
+	Type string `json:"type"`
+	// options of the router: enable-ecs-log-metadata, config-file-type,
+	// config-file-value.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=16
+	Options map[string]string `json:"options,omitempty"`
 }
 
 // RepositoryCredentials name the credentials for a private registry.
 type RepositoryCredentials struct {
-	// credentialsParameter is the name of a kubernetes.io/dockerconfigjson
-	// Secret in the task's namespace.
+	// credentialsParameter names a kubernetes.io/dockerconfigjson Secret in
+	// the task's namespace: its name, or a Secrets Manager ARN or name that
+	// maps onto one (see SecretName; docs/ecs-field-support.md).
 	// +required
 	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=253
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +kubebuilder:validation:MaxLength=2048
 	CredentialsParameter string `json:"credentialsParameter"`
 }
 
@@ -295,10 +628,12 @@ type ContainerSecret struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=255
 	Name string `json:"name"`
-	// valueFrom is "<secret name>:<key>" of a Secret in the task's namespace.
+	// valueFrom is "<secret name>:<key>" of a Secret in the task's
+	// namespace, or a Secrets Manager or SSM Parameter Store ARN or name,
+	// which maps onto one (see SecretKeyRef; docs/ecs-field-support.md).
 	// +required
-	// +kubebuilder:validation:MaxLength=320
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[-._a-zA-Z0-9]+$')",message="valueFrom must be \"<secret name>:<key>\" of a Secret in the task's namespace"
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
 	ValueFrom string `json:"valueFrom"`
 }
 
@@ -335,6 +670,18 @@ type PortMapping struct {
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Name string `json:"name,omitempty"`
+	// appProtocol is http, http2 or grpc (ECS Service Connect). Mapped:
+	// recorded; Longshore has no Service Connect proxy. "" (as exports
+	// write it) is the same as unset.
+	// +optional
+	// +kubebuilder:validation:Enum=http;http2;grpc;""
+	AppProtocol string `json:"appProtocol,omitempty"`
+	// containerPortRange is a range of container ports, "first-last". Not
+	// supported yet: refused.
+	// +optional
+	// +kubebuilder:validation:MaxLength=16
+	// +kubebuilder:validation:XValidation:rule="false",message="containerPortRange is not supported yet: list the ports as separate portMappings"
+	ContainerPortRange string `json:"containerPortRange,omitempty"`
 }
 
 // DependencyCondition is the state a dependency must reach.
@@ -486,7 +833,7 @@ type VolumeFrom struct {
 }
 
 // LogDriver is how container output is kept.
-// +kubebuilder:validation:Enum=json-file;none
+// +kubebuilder:validation:Enum=json-file;none;awslogs;fluentd;gelf;syslog;splunk;journald;awsfirelens
 type LogDriver string
 
 const (
@@ -494,32 +841,42 @@ const (
 	LogDriverJSONFile LogDriver = "json-file"
 	// LogDriverNone discards the output.
 	LogDriverNone LogDriver = "none"
+	// LogDriverAWSFireLens routes the output to the task's FireLens log
+	// router (not supported yet).
+	LogDriverAWSFireLens LogDriver = "awsfirelens"
 )
 
+// IsLocalStore reports whether output under this driver goes to the
+// instance's log store: json-file honoured, and the drivers whose sinks
+// exist only elsewhere (awslogs, fluentd, gelf, syslog, splunk,
+// journald) mapped onto it.
+func (d LogDriver) IsLocalStore() bool { return d != LogDriverNone && d != LogDriverAWSFireLens }
+
 // LogConfiguration is an ECS log configuration.
+//
+// +kubebuilder:validation:XValidation:rule="self.logDriver != 'json-file' || !has(self.options) || self.options.all(k, k in ['max-size', 'max-file'])",message="json-file takes the options max-size and max-file only"
+// +kubebuilder:validation:XValidation:rule="self.logDriver != 'json-file' || !has(self.options) || !('max-size' in self.options) || self.options['max-size'].matches('^[1-9][0-9]*[kmg]?$')",message="max-size must be a size such as 10m, 512k or 1g"
+// +kubebuilder:validation:XValidation:rule="self.logDriver != 'json-file' || !has(self.options) || !('max-file' in self.options) || self.options['max-file'].matches('^[1-9][0-9]{0,2}$')",message="max-file must be a number from 1 to 999"
+// +kubebuilder:validation:XValidation:rule="self.logDriver != 'awsfirelens'",message="logDriver awsfirelens (FireLens) is not supported yet: use json-file or awslogs; the output stays in the local log store"
 type LogConfiguration struct {
-	// logDriver is json-file or none.
+	// logDriver: json-file (honoured) or none; awslogs, fluentd, gelf,
+	// syslog, splunk and journald are mapped: the output lands in the
+	// instance's log store as with json-file (default rotation), and their
+	// options are kept and reported.
 	// +required
 	LogDriver LogDriver `json:"logDriver"`
-	// options of json-file: max-size and max-file, as in Docker's
-	// json-file driver. Other options are refused.
+	// options of the driver. json-file: max-size (default 10m) and
+	// max-file (default 5), as in Docker's json-file driver.
 	// +optional
-	Options *LogOptions `json:"options,omitempty"`
-}
-
-// LogOptions are the supported options of the json-file log driver.
-type LogOptions struct {
-	// max-size of one log file before it is rotated: a number with an
-	// optional unit k, m or g (e.g. "10m"). Default 10m.
+	// +kubebuilder:validation:MaxProperties=64
+	Options map[string]string `json:"options,omitempty"`
+	// secretOptions are driver options read from Secrets (kept with the
+	// mapped drivers' options; never logged).
 	// +optional
-	// +kubebuilder:validation:MaxLength=16
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[1-9][0-9]*[kmg]?$')",message="max-size must be a size such as 10m, 512k or 1g"
-	MaxSize string `json:"max-size,omitempty"`
-	// max-file is how many rotated files to keep, 1 to 999. Default 5.
-	// +optional
-	// +kubebuilder:validation:MaxLength=3
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[1-9][0-9]{0,2}$')",message="max-file must be a number from 1 to 999"
-	MaxFile string `json:"max-file,omitempty"`
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	SecretOptions []ContainerSecret `json:"secretOptions,omitempty"`
 }
 
 // UlimitName is a resource limit name.
@@ -566,7 +923,44 @@ type LinuxParameters struct {
 	// +listMapKey=containerPath
 	// +kubebuilder:validation:MaxItems=16
 	Tmpfs []Tmpfs `json:"tmpfs,omitempty"`
+	// devices of the host exposed to the container. Not supported yet:
+	// refused.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0",message="linuxParameters.devices is not supported yet: use privileged (the Cluster must allow it)"
+	Devices []Device `json:"devices,omitempty"`
+	// maxSwap is the swap in MiB the container may use. Not supported yet:
+	// refused.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="false",message="linuxParameters.maxSwap is not supported yet: remove it"
+	MaxSwap *int32 `json:"maxSwap,omitempty"`
+	// swappiness of the container, 0 to 100. Not supported yet: refused.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="false",message="linuxParameters.swappiness is not supported yet: remove it"
+	Swappiness *int32 `json:"swappiness,omitempty"`
 }
+
+// Device is a host device.
+type Device struct {
+	// hostPath of the device.
+	// +required
+	// +kubebuilder:validation:MaxLength=4096
+	HostPath string `json:"hostPath"`
+	// containerPath of the device.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	ContainerPath string `json:"containerPath,omitempty"`
+	// permissions: read, write, mknod.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=3
+	Permissions []DevicePermission `json:"permissions,omitempty"`
+}
+
+// DevicePermission is a device cgroup permission.
+// +kubebuilder:validation:Enum=read;write;mknod
+type DevicePermission string
 
 // KernelCapabilities are capabilities to add and drop.
 type KernelCapabilities struct {
@@ -622,7 +1016,11 @@ type HostEntry struct {
 // Volume is a task volume. With no source it is a scratch directory that
 // lives as long as the task.
 //
-// +kubebuilder:validation:XValidation:rule="(has(self.host) ? 1 : 0) + (has(self.secret) ? 1 : 0) + (has(self.configMap) ? 1 : 0) <= 1",message="a volume takes at most one of host, secret and configMap"
+// +kubebuilder:validation:XValidation:rule="(has(self.host) ? 1 : 0) + (has(self.secret) ? 1 : 0) + (has(self.configMap) ? 1 : 0) + (has(self.dockerVolumeConfiguration) ? 1 : 0) <= 1",message="a volume takes at most one of host, dockerVolumeConfiguration, secret and configMap"
+// +kubebuilder:validation:XValidation:rule="!has(self.dockerVolumeConfiguration)",message="dockerVolumeConfiguration is not supported yet: use a volume with only a name (a scratch directory for the task) or host.sourcePath"
+// +kubebuilder:validation:XValidation:rule="!has(self.efsVolumeConfiguration)",message="efsVolumeConfiguration: Amazon EFS exists only in AWS; mount the file system (NFS) on the instances and use host.sourcePath"
+// +kubebuilder:validation:XValidation:rule="!has(self.fsxWindowsFileServerVolumeConfiguration)",message="fsxWindowsFileServerVolumeConfiguration: FSx for Windows exists only in AWS, and Longshore runs Linux containers"
+// +kubebuilder:validation:XValidation:rule="!has(self.configuredAtLaunch) || !self.configuredAtLaunch",message="configuredAtLaunch: EBS volumes attached at launch exist only in AWS; use host.sourcePath on a disk of the instance"
 type Volume struct {
 	// name of the volume, used by mountPoints.sourceVolume.
 	// +required
@@ -642,15 +1040,61 @@ type Volume struct {
 	// files, one per key. Longshore extension.
 	// +optional
 	ConfigMap *ConfigMapVolume `json:"configMap,omitempty"`
+	// dockerVolumeConfiguration is a Docker volume. Not supported yet:
+	// refused.
+	// +optional
+	DockerVolumeConfiguration *DockerVolumeConfiguration `json:"dockerVolumeConfiguration,omitempty"`
+	// efsVolumeConfiguration is an Amazon EFS file system: refused.
+	// +optional
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Type=object
+	EFSVolumeConfiguration *apiextensionsv1.JSON `json:"efsVolumeConfiguration,omitempty"`
+	// fsxWindowsFileServerVolumeConfiguration is an FSx for Windows file
+	// system: refused.
+	// +optional
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Type=object
+	FSxWindowsFileServerVolumeConfiguration *apiextensionsv1.JSON `json:"fsxWindowsFileServerVolumeConfiguration,omitempty"`
+	// configuredAtLaunch: an EBS volume attached when the task starts:
+	// refused.
+	// +optional
+	ConfiguredAtLaunch *bool `json:"configuredAtLaunch,omitempty"`
 }
 
-// HostVolume is a host path volume.
+// DockerVolumeConfiguration is an ECS Docker volume.
+type DockerVolumeConfiguration struct {
+	// scope is task (removed with the task) or shared (kept, reused by name).
+	// +optional
+	// +kubebuilder:validation:Enum=task;shared
+	Scope string `json:"scope,omitempty"`
+	// autoprovision creates a shared volume that does not exist.
+	// +optional
+	Autoprovision *bool `json:"autoprovision,omitempty"`
+	// driver of the volume.
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	Driver string `json:"driver,omitempty"`
+	// driverOpts of the driver.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	DriverOpts map[string]string `json:"driverOpts,omitempty"`
+	// labels of the volume.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// HostVolume is a host path volume. Without sourcePath ("host": {}) it is,
+// as in ECS, a volume the runtime manages: a scratch directory that lives
+// as long as the task.
 type HostVolume struct {
 	// sourcePath is the absolute path on the instance.
-	// +required
+	// +optional
 	// +kubebuilder:validation:MaxLength=4096
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="host.sourcePath must be an absolute path"
-	SourcePath string `json:"sourcePath"`
+	SourcePath string `json:"sourcePath,omitempty"`
 }
 
 // SecretVolume mounts a Secret.
@@ -688,6 +1132,13 @@ type TaskDefinitionStatus struct {
 	// activeRevisions counts the ACTIVE revisions of this family.
 	// +optional
 	ActiveRevisions int32 `json:"activeRevisions,omitempty"`
+	// mappedFields are the fields of the spec that Longshore maps to a
+	// local equivalent rather than honouring with the ECS meaning, and what
+	// each became (docs/ecs-field-support.md).
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=256
+	MappedFields []MappedField `json:"mappedFields,omitempty"`
 }
 
 // TaskDefinition is one ECS task definition family; metadata.name is the
@@ -704,6 +1155,7 @@ type TaskDefinitionStatus struct {
 // +kubebuilder:printcolumn:name="Valid",type=string,JSONPath=`.status.conditions[?(@.type=="Valid")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="the family name (metadata.name) must be at most 63 characters: it is used as a label value"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.family) || self.spec.family == self.metadata.name",message="spec.family must equal metadata.name: the TaskDefinition's name is its family"
 type TaskDefinition struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

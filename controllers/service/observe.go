@@ -125,7 +125,7 @@ func (p *pass) revision(ctx context.Context, ref string) (*revInfo, error) {
 					ri.hasHealthCheck = true
 				}
 			}
-			ri.constraints = rev.Spec.TaskDefinition.PlacementConstraints
+			ri.constraints = rev.Spec.TaskDefinition.PlacementRequirements()
 		case !apierrors.IsNotFound(err):
 			return nil, err
 		}

@@ -253,7 +253,7 @@ func (r *Reconciler) reconcileTask(ctx context.Context, task *ecsv1.Task, st *ec
 		return ctrl.Result{}, err
 	}
 	constraints := slices.Clone(task.Spec.PlacementConstraints)
-	constraints = append(constraints, td.PlacementConstraints...)
+	constraints = append(constraints, td.PlacementRequirements()...)
 	start := time.Now()
 	placement, err := snap.Place(scheduler.Task{Namespace: task.Namespace, Group: st.Group, Requirements: reqs,
 		Constraints: constraints, Strategies: task.Spec.PlacementStrategy}, r.rnd)

@@ -254,7 +254,7 @@ func (r *Reconciler) reconcileRevision(ctx context.Context, f *family) (ctrl.Res
 		Spec: ecsv1.TaskDefinitionRevisionSpec{
 			Family:         f.td.Name,
 			Revision:       n,
-			TaskDefinition: *f.td.Spec.DeepCopy(),
+			TaskDefinition: *f.td.Spec.Registered(),
 		},
 	}
 	if err := controllerutil.SetControllerReference(f.td, rev, r.Client.Scheme(), controllerutil.WithBlockOwnerDeletion(false)); err != nil {
@@ -358,6 +358,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, f *family, clean bool) err
 			st.ActiveRevisions++
 		}
 	}
+	st.MappedFields = td.Spec.MappedFields()
 	setValidCondition(f)
 	setReadyCondition(f)
 	if clean {

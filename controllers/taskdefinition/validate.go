@@ -31,7 +31,7 @@ import (
 // what a task runs, so changing it mints no revision (as a Deployment's
 // revisionHistoryLimit creates no ReplicaSet).
 func SpecHash(spec *ecsv1.TaskDefinitionSpec) (string, error) {
-	s := spec.DeepCopy()
+	s := spec.Registered()
 	s.RevisionHistoryLimit = nil
 	b, err := json.Marshal(s)
 	if err != nil {

@@ -631,7 +631,7 @@ func (t *taskRun) prepareVolumes(ctx context.Context, td *ecsv1.TaskDefinitionSp
 	out := map[string]string{}
 	for _, v := range td.Volumes {
 		switch {
-		case v.Host != nil:
+		case v.Host != nil && v.Host.SourcePath != "":
 			cl, err := t.cluster(ctx)
 			if err != nil {
 				return nil, err
@@ -662,6 +662,8 @@ func (t *taskRun) prepareVolumes(ctx context.Context, td *ecsv1.TaskDefinitionSp
 			}
 			out[v.Name] = p
 		default:
+			// A name only, or "host": {} (ECS: a volume the runtime
+			// manages): a scratch directory that lives with the task.
 			p := filepath.Join(dir, "volumes", v.Name)
 			if err := os.MkdirAll(p, 0o777); err != nil {
 				return nil, err
@@ -709,14 +711,21 @@ func (t *taskRun) secretEnv(ctx context.Context, d *ecsv1.ContainerDefinition) (
 	out := map[string]string{}
 	cache := map[string]*corev1.Secret{}
 	for _, s := range d.Secrets {
-		name, key, _ := strings.Cut(s.ValueFrom, ":")
+		name, key, mapped, err := ecsv1.SecretKeyRef(s.ValueFrom)
+		if err != nil {
+			return nil, userErrorf("ResourceInitializationError: unable to retrieve secret %s for container %s: %v", s.Name, d.Name, err)
+		}
+		from := "" // what an ECS reference was mapped from, for the messages
+		if mapped {
+			from = fmt.Sprintf(" (mapped from %s)", s.ValueFrom)
+		}
 		sec, ok := cache[name]
 		if !ok {
 			sec = &corev1.Secret{}
 			if err := t.r.APIReader.Get(ctx, client.ObjectKey{Namespace: t.task.Namespace, Name: name}, sec); err != nil {
 				if apierrors.IsNotFound(err) {
-					return nil, userErrorf("ResourceInitializationError: unable to retrieve secret %s for container %s: Secret %s/%s not found",
-						s.Name, d.Name, t.task.Namespace, name)
+					return nil, userErrorf("ResourceInitializationError: unable to retrieve secret %s for container %s: Secret %s/%s%s not found",
+						s.Name, d.Name, t.task.Namespace, name, from)
 				}
 				return nil, err
 			}
@@ -724,8 +733,8 @@ func (t *taskRun) secretEnv(ctx context.Context, d *ecsv1.ContainerDefinition) (
 		}
 		val, ok := sec.Data[key]
 		if !ok {
-			return nil, userErrorf("ResourceInitializationError: unable to retrieve secret %s for container %s: Secret %s/%s has no key %q",
-				s.Name, d.Name, t.task.Namespace, name, key)
+			return nil, userErrorf("ResourceInitializationError: unable to retrieve secret %s for container %s: Secret %s/%s%s has no key %q",
+				s.Name, d.Name, t.task.Namespace, name, from, key)
 		}
 		out[s.Name] = string(val)
 	}
@@ -738,10 +747,15 @@ func (t *taskRun) registryAuth(ctx context.Context, d *ecsv1.ContainerDefinition
 	if d.RepositoryCredentials == nil {
 		return nil
 	}
-	sec := &corev1.Secret{}
-	err := t.r.APIReader.Get(ctx, client.ObjectKey{Namespace: t.task.Namespace, Name: d.RepositoryCredentials.CredentialsParameter}, sec)
+	ref := d.RepositoryCredentials.CredentialsParameter
+	name, err := ecsv1.SecretName(ref)
 	if err != nil {
-		t.log.Info("Cannot read repositoryCredentials; pulling without them", "secret", d.RepositoryCredentials.CredentialsParameter, "error", err.Error())
+		t.log.Info("Cannot map repositoryCredentials onto a Secret; pulling without them", "credentialsParameter", ref, "error", err.Error())
+		return nil
+	}
+	sec := &corev1.Secret{}
+	if err := t.r.APIReader.Get(ctx, client.ObjectKey{Namespace: t.task.Namespace, Name: name}, sec); err != nil {
+		t.log.Info("Cannot read repositoryCredentials; pulling without them", "secret", name, "credentialsParameter", ref, "error", err.Error())
 		return nil
 	}
 	var cfg struct {

@@ -95,9 +95,11 @@ func (e *runtimeEvents) Start(ctx context.Context) error {
 func FileLogs(self, root string) LogURIFunc {
 	return func(task *ecsv1.Task, def *ecsv1.ContainerDefinition) (*url.URL, error) {
 		opts := logs.DefaultOptions()
-		if lc := def.LogConfiguration; lc != nil && lc.Options != nil {
+		// The options of the drivers mapped onto the local store (awslogs,
+		// …) are theirs, not json-file's: those keep the default rotation.
+		if lc := def.LogConfiguration; lc != nil && lc.LogDriver == ecsv1.LogDriverJSONFile && len(lc.Options) > 0 {
 			var err error
-			if opts, err = logs.ParseOptions(lc.Options.MaxSize, lc.Options.MaxFile); err != nil {
+			if opts, err = logs.ParseOptions(lc.Options["max-size"], lc.Options["max-file"]); err != nil {
 				return nil, err
 			}
 		}

@@ -152,7 +152,7 @@ func TaskRequirements(td *ecsv1.TaskDefinitionSpec, ov *ecsv1.TaskOverride) (Req
 		}
 	}
 	for _, v := range td.Volumes {
-		if v.Host != nil {
+		if v.Host != nil && v.Host.SourcePath != "" {
 			r.HostPathVolumes = true
 		}
 	}
