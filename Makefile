@@ -71,11 +71,12 @@ verify: generate manifests ## Fail if generated files are out of date.
 	go mod tidy -diff
 
 .PHONY: build
-build: ## Build bin/longshore-manager, bin/longshore-agent and the agent's helpers (longshore-logger, longshore-init).
+build: ## Build bin/longshore-manager, bin/longshore-agent, the agent's helpers (longshore-logger, longshore-init) and the kubectl plugin bin/kubectl-ecs.
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/longshore-manager ./cmd/manager
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/longshore-agent ./cmd/agent
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/longshore-logger ./cmd/logger
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/longshore-init ./cmd/init
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/kubectl-ecs ./cmd/kubectl-ecs
 
 ##@ Test
 

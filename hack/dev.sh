@@ -171,7 +171,7 @@ up() {
 	log "installing CRDs, admission policies and RBAC"
 	"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" apply --server-side --force-conflicts -f "$LONGSHORE_ROOT/config/crd/bases" >"$LOGS/install.log"
 	"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" apply --server-side --force-conflicts \
-		-f "$LONGSHORE_ROOT/config/policy/dependson-acyclic.yaml" \
+		-f "$LONGSHORE_ROOT/config/policy/dependson-acyclic.yaml" -f "$LONGSHORE_ROOT/config/policy/ecs-mapped-fields.yaml" \
 		-f "$LONGSHORE_ROOT/config/rbac/manager/role.yaml" -f "$LONGSHORE_ROOT/config/rbac/agent/role.yaml" \
 		-f "$LONGSHORE_ROOT/hack/dev/rbac-bindings.yaml" >>"$LOGS/install.log"
 	"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" wait --for condition=Established --timeout 60s \

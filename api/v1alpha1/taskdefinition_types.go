@@ -110,8 +110,10 @@ type TaskDefinitionSpec struct {
 	// +kubebuilder:validation:Enum=host;task;none;""
 	// +kubebuilder:validation:XValidation:rule="self in ['host', '']",message="ipcMode task and none are not supported yet: use host or leave ipcMode unset"
 	IpcMode string `json:"ipcMode,omitempty"`
-	// family is the ECS family. Optional: metadata.name is the family; when
-	// given (a pasted describe-task-definition body) it must equal it.
+	// family is the ECS family as written in ECS. Optional: metadata.name is
+	// the family; when given (a pasted export, or a family with upper-case
+	// letters or '_', which a Kubernetes name cannot hold) it must be
+	// metadata.name lower-cased with '_' as '-'.
 	// +optional
 	// +kubebuilder:validation:MaxLength=255
 	Family string `json:"family,omitempty"`
@@ -846,6 +848,10 @@ const (
 	LogDriverAWSFireLens LogDriver = "awsfirelens"
 )
 
+// OptionValue is the value of a driver option.
+// +kubebuilder:validation:MaxLength=4096
+type OptionValue string
+
 // IsLocalStore reports whether output under this driver goes to the
 // instance's log store: json-file honoured, and the drivers whose sinks
 // exist only elsewhere (awslogs, fluentd, gelf, syslog, splunk,
@@ -869,7 +875,7 @@ type LogConfiguration struct {
 	// max-file (default 5), as in Docker's json-file driver.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=64
-	Options map[string]string `json:"options,omitempty"`
+	Options map[string]OptionValue `json:"options,omitempty"`
 	// secretOptions are driver options read from Secrets (kept with the
 	// mapped drivers' options; never logged).
 	// +optional
@@ -1155,7 +1161,7 @@ type TaskDefinitionStatus struct {
 // +kubebuilder:printcolumn:name="Valid",type=string,JSONPath=`.status.conditions[?(@.type=="Valid")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="the family name (metadata.name) must be at most 63 characters: it is used as a label value"
-// +kubebuilder:validation:XValidation:rule="!has(self.spec.family) || self.spec.family == self.metadata.name",message="spec.family must equal metadata.name: the TaskDefinition's name is its family"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.family) || self.spec.family.lowerAscii().replace('_', '-') == self.metadata.name",message="spec.family must be metadata.name, as written in ECS (upper-case letters and '_' allowed): the TaskDefinition's name is its family"
 type TaskDefinition struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

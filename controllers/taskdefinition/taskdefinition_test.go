@@ -373,7 +373,7 @@ func TestRichSpecRoundTrips(t *testing.T) {
 			DependsOn:        []ecsv1.ContainerDependency{{ContainerName: "init", Condition: ecsv1.DependencySuccess}},
 			HealthCheck:      &ecsv1.HealthCheck{HTTPGet: &ecsv1.HTTPGetProbe{Path: "/healthz", Port: 8080}},
 			MountPoints:      []ecsv1.MountPoint{{SourceVolume: "scratch", ContainerPath: "/tmp"}, {SourceVolume: "conf", ContainerPath: "/etc/web", ReadOnly: true}},
-			LogConfiguration: &ecsv1.LogConfiguration{LogDriver: "json-file", Options: map[string]string{"max-size": "10m", "max-file": "3"}},
+			LogConfiguration: &ecsv1.LogConfiguration{LogDriver: "json-file", Options: map[string]ecsv1.OptionValue{"max-size": "10m", "max-file": "3"}},
 			Ulimits:          []ecsv1.Ulimit{{Name: "nofile", SoftLimit: 1024, HardLimit: 4096}},
 			LinuxParameters:  &ecsv1.LinuxParameters{InitProcessEnabled: true, Capabilities: &ecsv1.KernelCapabilities{Add: []ecsv1.Capability{"NET_BIND_SERVICE"}}},
 			User:             "1000:1000", WorkingDirectory: "/srv", ReadonlyRootFilesystem: true,

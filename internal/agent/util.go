@@ -99,7 +99,7 @@ func FileLogs(self, root string) LogURIFunc {
 		// …) are theirs, not json-file's: those keep the default rotation.
 		if lc := def.LogConfiguration; lc != nil && lc.LogDriver == ecsv1.LogDriverJSONFile && len(lc.Options) > 0 {
 			var err error
-			if opts, err = logs.ParseOptions(lc.Options["max-size"], lc.Options["max-file"]); err != nil {
+			if opts, err = logs.ParseOptions(string(lc.Options["max-size"]), string(lc.Options["max-file"])); err != nil {
 				return nil, err
 			}
 		}
