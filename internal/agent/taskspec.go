@@ -205,6 +205,17 @@ func buildContainerSpec(in containerInput) (lsruntime.ContainerSpec, error) {
 		spec.Rlimits = append(spec.Rlimits, lsruntime.Rlimit{Type: "RLIMIT_" + strings.ToUpper(string(u.Name)),
 			Soft: uint64(u.SoftLimit), Hard: uint64(u.HardLimit)})
 	}
+	for _, sc := range def.SystemControls {
+		if spec.Sysctls == nil {
+			spec.Sysctls = map[string]string{}
+		}
+		spec.Sysctls[sc.Namespace] = sc.Value
+	}
+	for _, o := range def.DockerSecurityOptions {
+		if o == "no-new-privileges" || o == "no-new-privileges:true" {
+			spec.NoNewPrivileges = true
+		}
+	}
 	return spec, nil
 }
 
@@ -236,13 +247,20 @@ func hostsFile(hostname, ip string, extra []ecsv1.HostEntry) string {
 }
 
 // resolvConf renders /etc/resolv.conf from the host's, replacing the
-// nameservers with dnsServers when set, and dropping loopback nameservers
-// (systemd-resolved's 127.0.0.53) that a task's own namespace cannot reach.
-func resolvConf(host string, dnsServers []string, ownNetNS bool) string {
+// nameservers with dnsServers and the search domains with searchDomains
+// when set, and dropping loopback nameservers (systemd-resolved's
+// 127.0.0.53) that a task's own namespace cannot reach.
+func resolvConf(host string, dnsServers, searchDomains []string, ownNetNS bool) string {
 	var keep []string
 	var servers []string
+	if len(searchDomains) > 0 {
+		keep = append(keep, "search "+strings.Join(searchDomains, " "))
+	}
 	for _, line := range strings.Split(host, "\n") {
 		fields := strings.Fields(line)
+		if len(searchDomains) > 0 && len(fields) >= 1 && (fields[0] == "search" || fields[0] == "domain") {
+			continue
+		}
 		if len(fields) >= 2 && fields[0] == "nameserver" {
 			if ownNetNS && (strings.HasPrefix(fields[1], "127.") || fields[1] == "::1") {
 				continue

@@ -17,6 +17,7 @@ limitations under the License.
 package agent
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -106,14 +107,39 @@ func TestEtcFiles(t *testing.T) {
 		t.Errorf("hosts:\n%s", hosts)
 	}
 	host := "nameserver 127.0.0.53\nnameserver 192.0.2.1\nsearch example.org\noptions edns0\n"
-	if got, want := resolvConf(host, nil, true), "nameserver 192.0.2.1\nsearch example.org\noptions edns0\n"; got != want {
+	if got, want := resolvConf(host, nil, nil, true), "nameserver 192.0.2.1\nsearch example.org\noptions edns0\n"; got != want {
 		t.Errorf("own namespace: got %q, want %q", got, want)
 	}
-	if got := resolvConf(host, nil, false); !strings.Contains(got, "127.0.0.53") {
+	if got := resolvConf(host, nil, nil, false); !strings.Contains(got, "127.0.0.53") {
 		t.Errorf("host network keeps the host's resolver: %q", got)
 	}
-	if got, want := resolvConf(host, []string{"9.9.9.9"}, true), "nameserver 9.9.9.9\nsearch example.org\noptions edns0\n"; got != want {
+	if got, want := resolvConf(host, []string{"9.9.9.9"}, nil, true), "nameserver 9.9.9.9\nsearch example.org\noptions edns0\n"; got != want {
 		t.Errorf("dnsServers: got %q, want %q", got, want)
+	}
+	if got, want := resolvConf(host, nil, []string{"svc.local", "corp.example"}, true), "nameserver 192.0.2.1\nsearch svc.local corp.example\noptions edns0\n"; got != want {
+		t.Errorf("dnsSearchDomains: got %q, want %q", got, want)
+	}
+}
+
+func TestSystemControlsAndSecurityOptions(t *testing.T) {
+	task := &ecsv1.Task{}
+	task.Name, task.UID = "t", "u"
+	def := &ecsv1.ContainerDefinition{Name: "c", Image: "busybox",
+		SystemControls:        []ecsv1.SystemControl{{Namespace: "net.ipv4.conf.default.rp_filter", Value: "0"}, {Namespace: "kernel.shmmax", Value: "68719476736"}},
+		DockerSecurityOptions: []string{"no-new-privileges"}}
+	spec, err := buildContainerSpec(containerInput{Task: task, TD: &ecsv1.TaskDefinitionSpec{}, Def: def})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"net.ipv4.conf.default.rp_filter": "0", "kernel.shmmax": "68719476736"}; !maps.Equal(spec.Sysctls, want) {
+		t.Errorf("sysctls %v, want %v", spec.Sysctls, want)
+	}
+	if !spec.NoNewPrivileges {
+		t.Error("no-new-privileges not set")
+	}
+	spec, _ = buildContainerSpec(containerInput{Task: task, TD: &ecsv1.TaskDefinitionSpec{}, Def: &ecsv1.ContainerDefinition{Name: "c", Image: "busybox"}})
+	if spec.Sysctls != nil || spec.NoNewPrivileges {
+		t.Errorf("defaults: sysctls %v, noNewPrivileges %v", spec.Sysctls, spec.NoNewPrivileges)
 	}
 }
 

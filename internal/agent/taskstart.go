@@ -529,7 +529,7 @@ func (t *taskRun) createContainers(ctx context.Context, td *ecsv1.TaskDefinition
 		}
 		files := map[string]string{
 			"hosts":       hostsFile(hostname, ip, d.ExtraHosts),
-			"resolv.conf": resolvConf(string(hostResolv), d.DNSServers, netns[d.Name] != ""),
+			"resolv.conf": resolvConf(string(hostResolv), d.DNSServers, d.DNSSearchDomains, netns[d.Name] != ""),
 			"hostname":    hostname + "\n",
 		}
 		for name, content := range files {

@@ -260,7 +260,30 @@ func specOpts(spec ContainerSpec, img containerd.Image, imageEntrypoint, imageCm
 	for _, r := range spec.Rlimits {
 		opts = append(opts, oci.WithRlimit(&specs.POSIXRlimit{Type: r.Type, Soft: r.Soft, Hard: r.Hard}))
 	}
+	if len(spec.Sysctls) > 0 {
+		opts = append(opts, withSysctls(spec.Sysctls))
+	}
+	if spec.NoNewPrivileges {
+		opts = append(opts, oci.WithNoNewPrivileges)
+	}
 	return opts, nil
+}
+
+// withSysctls sets kernel parameters; runc writes them inside the
+// container's namespaces.
+func withSysctls(sysctls map[string]string) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if s.Linux == nil {
+			s.Linux = &specs.Linux{}
+		}
+		if s.Linux.Sysctl == nil {
+			s.Linux.Sysctl = map[string]string{}
+		}
+		for k, v := range sysctls {
+			s.Linux.Sysctl[k] = v
+		}
+		return nil
+	}
 }
 
 // caps spells capability names as the OCI spec does; "ALL" comes first.

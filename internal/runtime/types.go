@@ -116,6 +116,12 @@ type ContainerSpec struct {
 	Init           bool
 	ShmSizeBytes   int64
 	Rlimits        []Rlimit
+	// Sysctls are namespaced kernel parameters set in the container's
+	// namespaces (ECS systemControls).
+	Sysctls map[string]string
+	// NoNewPrivileges stops the process from gaining privileges (setuid
+	// binaries, file capabilities): dockerSecurityOptions no-new-privileges.
+	NoNewPrivileges bool
 	// LogURI is the logging binary the shim starts for stdout/stderr; nil
 	// discards output.
 	LogURI *url.URL
