@@ -165,6 +165,12 @@ type TaskDefinitionSpec struct {
 	// supported yet: true is refused.
 	// +optional
 	EnableFaultInjection *bool `json:"enableFaultInjection,omitempty"`
+	// trustedExecutionConfiguration is how tasks are isolated from each
+	// other on an instance. isolationMode SHARED (ECS's default: tasks
+	// share the instance) is what Longshore does; ISOLATED_SANDBOX (a
+	// Nitro sandbox) exists only in AWS and is refused.
+	// +optional
+	TrustedExecutionConfiguration *TrustedExecutionConfiguration `json:"trustedExecutionConfiguration,omitempty"`
 
 	// Fields that describe-task-definition and the console export but that
 	// RegisterTaskDefinition does not take. They are accepted, so that an
@@ -471,6 +477,20 @@ type ContainerDefinition struct {
 	VersionConsistency string `json:"versionConsistency,omitempty"`
 }
 
+// TrustedExecutionConfiguration is ECS's task isolation setting.
+type TrustedExecutionConfiguration struct {
+	// isolationMode is SHARED or ISOLATED_SANDBOX.
+	// +optional
+	// +kubebuilder:validation:Enum=SHARED;ISOLATED_SANDBOX
+	// +kubebuilder:validation:XValidation:rule="self == 'SHARED'",message="trustedExecutionConfiguration.isolationMode ISOLATED_SANDBOX: Nitro sandboxes exist only in AWS; tasks on Longshore share their instance (SHARED)"
+	IsolationMode string `json:"isolationMode,omitempty"`
+	// attestationPolicy of the sandbox: refused, as there is none.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="false",message="trustedExecutionConfiguration.attestationPolicy: there is no sandbox to attest outside AWS: remove it"
+	AttestationPolicy string `json:"attestationPolicy,omitempty"`
+}
+
 // Compatibility is an ECS launch type.
 // +kubebuilder:validation:Enum=EC2;FARGATE;EXTERNAL;MANAGED_INSTANCES
 type Compatibility string
@@ -595,8 +615,10 @@ type ResourceRequirement struct {
 	Value string `json:"value"`
 	// sharingStrategy of the GPUs.
 	// +optional
-	// +kubebuilder:validation:MaxLength=64
-	SharingStrategy string `json:"sharingStrategy,omitempty"`
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Type=object
+	SharingStrategy *apiextensionsv1.JSON `json:"sharingStrategy,omitempty"`
 }
 
 // FirelensConfiguration configures a FireLens log router container.
@@ -1026,6 +1048,7 @@ type HostEntry struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.dockerVolumeConfiguration)",message="dockerVolumeConfiguration is not supported yet: use a volume with only a name (a scratch directory for the task) or host.sourcePath"
 // +kubebuilder:validation:XValidation:rule="!has(self.efsVolumeConfiguration)",message="efsVolumeConfiguration: Amazon EFS exists only in AWS; mount the file system (NFS) on the instances and use host.sourcePath"
 // +kubebuilder:validation:XValidation:rule="!has(self.fsxWindowsFileServerVolumeConfiguration)",message="fsxWindowsFileServerVolumeConfiguration: FSx for Windows exists only in AWS, and Longshore runs Linux containers"
+// +kubebuilder:validation:XValidation:rule="!has(self.s3filesVolumeConfiguration)",message="s3filesVolumeConfiguration: Amazon S3 Files exists only in AWS; mount the file system on the instances and use host.sourcePath"
 // +kubebuilder:validation:XValidation:rule="!has(self.configuredAtLaunch) || !self.configuredAtLaunch",message="configuredAtLaunch: EBS volumes attached at launch exist only in AWS; use host.sourcePath on a disk of the instance"
 type Volume struct {
 	// name of the volume, used by mountPoints.sourceVolume.
@@ -1063,6 +1086,12 @@ type Volume struct {
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +kubebuilder:validation:Type=object
 	FSxWindowsFileServerVolumeConfiguration *apiextensionsv1.JSON `json:"fsxWindowsFileServerVolumeConfiguration,omitempty"`
+	// s3filesVolumeConfiguration is an Amazon S3 Files file system: refused.
+	// +optional
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Type=object
+	S3FilesVolumeConfiguration *apiextensionsv1.JSON `json:"s3filesVolumeConfiguration,omitempty"`
 	// configuredAtLaunch: an EBS volume attached when the task starts:
 	// refused.
 	// +optional

@@ -188,7 +188,8 @@ func specOpts(spec ContainerSpec, img containerd.Image, imageEntrypoint, imageCm
 		spec.Mounts = append(spec.Mounts, Mount{Type: "bind", Source: initBinary, Destination: initproc.MountPath,
 			Options: []string{"rbind", "ro"}})
 	}
-	opts := []oci.SpecOpts{oci.WithDefaultSpec(), oci.WithDefaultUnixDevices, oci.WithImageConfig(img), oci.WithProcessArgs(args...)}
+	opts := []oci.SpecOpts{oci.WithDefaultSpec(), oci.WithDefaultUnixDevices, withOwnCgroup(spec.Privileged),
+		oci.WithImageConfig(img), oci.WithProcessArgs(args...)}
 	if len(spec.Env) > 0 {
 		opts = append(opts, oci.WithEnv(spec.Env))
 	}
@@ -267,6 +268,40 @@ func specOpts(spec ContainerSpec, img containerd.Image, imageEntrypoint, imageCm
 		opts = append(opts, oci.WithNoNewPrivileges)
 	}
 	return opts, nil
+}
+
+// withOwnCgroup mounts the container's own cgroup at /sys/fs/cgroup,
+// read-only unless the container is privileged, as Docker and the CRI do
+// (containerd's default spec has no such mount, and the directory is then
+// empty): runtimes and programs size their heaps and threads from these
+// files. On cgroup v1 runc bind-mounts the container's directory of each
+// hierarchy; on cgroup v2 a cgroup namespace of its own makes the
+// container's cgroup the root it sees.
+func withOwnCgroup(privileged bool) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		opts := []string{"nosuid", "noexec", "nodev", "relatime", "ro"}
+		if privileged {
+			opts[len(opts)-1] = "rw"
+		}
+		for _, m := range s.Mounts {
+			if filepath.Clean(m.Destination) == "/sys/fs/cgroup" {
+				return nil
+			}
+		}
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: opts})
+		if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+			if s.Linux == nil {
+				s.Linux = &specs.Linux{}
+			}
+			for _, ns := range s.Linux.Namespaces {
+				if ns.Type == specs.CgroupNamespace {
+					return nil
+				}
+			}
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+		}
+		return nil
+	}
 }
 
 // withSysctls sets kernel parameters; runc writes them inside the

@@ -308,3 +308,47 @@ func TestImageStopSignal(t *testing.T) {
 		t.Errorf("exit code %v, want 7 (the SIGUSR1 handler)", ptr.Deref(ec, -1))
 	}
 }
+
+// TestContainerSeesItsOwnCgroup: /sys/fs/cgroup inside a container is the
+// container's own cgroup, read-only, as Docker, ECS and Kubernetes show
+// it: the JVM, Go's GOMAXPROCS/GOMEMLIMIT helpers, Node and .NET size
+// themselves from these files.
+func TestContainerSeesItsOwnCgroup(t *testing.T) {
+	n := newNode(t, "node-cgroup")
+	c := container("main", "sleep", "3600")
+	c.Memory, c.MemoryReservation, c.CPU = ptr.To[int32](96), ptr.To[int32](48), 384
+	task := n.task("cgroup", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, ContainerDefinitions: []ecsv1.ContainerDefinition{c}})
+	got := n.wait(task, 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
+	v2 := false
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		v2 = true
+	}
+	files := map[string]string{ // file inside the container → the value the task definition asks for
+		"/sys/fs/cgroup/memory/memory.limit_in_bytes":      fmt.Sprint(96 * 1024 * 1024),
+		"/sys/fs/cgroup/memory/memory.soft_limit_in_bytes": fmt.Sprint(48 * 1024 * 1024),
+		"/sys/fs/cgroup/cpu/cpu.shares":                    "384",
+	}
+	if v2 {
+		// cgroup v2: memory.low is the soft limit; cpu.weight is the
+		// shares converted as runc converts them: 1 + ((shares-2)*9999)/262142.
+		files = map[string]string{
+			"/sys/fs/cgroup/memory.max": fmt.Sprint(96 * 1024 * 1024),
+			"/sys/fs/cgroup/memory.low": fmt.Sprint(48 * 1024 * 1024),
+			"/sys/fs/cgroup/cpu.weight": fmt.Sprint(1 + ((384-2)*9999)/262142),
+		}
+	}
+	for file, want := range files {
+		out, err := n.exec(got, "main", "cat", file)
+		if lines := strings.Split(strings.TrimSpace(out), "\n"); err != nil || lines[len(lines)-1] != want {
+			t.Errorf("inside the container %s = %q (%v), want %s", file, out, err, want)
+		}
+	}
+	probe := "/sys/fs/cgroup/memory/longshore-probe"
+	if v2 {
+		probe = "/sys/fs/cgroup/longshore-probe"
+	}
+	if out, err := n.exec(got, "main", "mkdir", probe); err == nil {
+		t.Errorf("mkdir %s inside the container worked (%q): /sys/fs/cgroup must be read-only", probe, out)
+	}
+	n.deleteTask(task)
+}
