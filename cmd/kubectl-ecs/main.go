@@ -77,7 +77,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, usage)
+		_, _ = fmt.Fprint(stderr, usage)
 		if len(args) == 0 {
 			return 2
 		}
@@ -101,20 +101,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs.StringVar(&inputJSON, "cli-input-json", "", "file://FILE of a task definition in JSON")
 		fs.StringVar(&inputYAML, "cli-input-yaml", "", "file://FILE of a task definition in YAML")
 	default:
-		fmt.Fprintf(stderr, "kubectl ecs: unknown command %q\n\n%s", cmd, usage)
+		_, _ = fmt.Fprintf(stderr, "kubectl ecs: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "kubectl ecs %s: unexpected arguments %q\n", cmd, fs.Args())
+		_, _ = fmt.Fprintf(stderr, "kubectl ecs %s: unexpected arguments %q\n", cmd, fs.Args())
 		return 2
 	}
 	if cmd == "register-task-definition" {
 		switch {
 		case inputJSON != "" && inputYAML != "", inputJSON == "" && inputYAML == "":
-			fmt.Fprintln(stderr, "kubectl ecs register-task-definition: give one of --cli-input-json and --cli-input-yaml")
+			_, _ = fmt.Fprintln(stderr, "kubectl ecs register-task-definition: give one of --cli-input-json and --cli-input-yaml")
 			return 2
 		case inputJSON != "":
 			file = inputJSON
@@ -124,12 +124,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		file = strings.TrimPrefix(file, "file://")
 	}
 	if file == "" {
-		fmt.Fprintf(stderr, "kubectl ecs %s: no input file (-f FILE)\n", cmd)
+		_, _ = fmt.Fprintf(stderr, "kubectl ecs %s: no input file (-f FILE)\n", cmd)
 		return 2
 	}
 	data, err := readInput(file, stdin)
 	if err != nil {
-		fmt.Fprintf(stderr, "kubectl ecs %s: %v\n", cmd, err)
+		_, _ = fmt.Fprintf(stderr, "kubectl ecs %s: %v\n", cmd, err)
 		return 1
 	}
 	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
@@ -143,16 +143,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	res, err := ecsconvert.Convert(data, ecsconvert.Options{Namespace: namespace, ImageMap: images})
 	if err != nil {
-		fmt.Fprintf(stderr, "kubectl ecs %s: %s: %v\n", cmd, file, err)
+		_, _ = fmt.Fprintf(stderr, "kubectl ecs %s: %s: %v\n", cmd, file, err)
 		return 1
 	}
 	for _, w := range res.Warnings {
-		fmt.Fprintf(stderr, "Warning: %s\n", w)
+		_, _ = fmt.Fprintf(stderr, "Warning: %s\n", w)
 	}
 	if cmd == "convert" {
 		out, err := ecsconvert.YAML(res.TaskDefinition)
 		if err != nil {
-			fmt.Fprintf(stderr, "kubectl ecs convert: %v\n", err)
+			_, _ = fmt.Fprintf(stderr, "kubectl ecs convert: %v\n", err)
 			return 1
 		}
 		_, _ = stdout.Write(out)
@@ -160,11 +160,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	cfg, err := loader.ClientConfig()
 	if err != nil {
-		fmt.Fprintf(stderr, "kubectl ecs register-task-definition: %v\n", err)
+		_, _ = fmt.Fprintf(stderr, "kubectl ecs register-task-definition: %v\n", err)
 		return 1
 	}
 	if err := register(cfg, res.TaskDefinition, stdout, stderr); err != nil {
-		fmt.Fprintf(stderr, "kubectl ecs register-task-definition: %v\n", err)
+		_, _ = fmt.Fprintf(stderr, "kubectl ecs register-task-definition: %v\n", err)
 		return 1
 	}
 	return 0
@@ -201,7 +201,7 @@ func register(cfg *rest.Config, td *ecsv1.TaskDefinition, stdout, stderr io.Writ
 		delete(md, "creationTimestamp")
 	}
 	obj := &unstructured.Unstructured{Object: u}
-	if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner("kubectl-ecs"), client.ForceOwnership); err != nil {
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner("kubectl-ecs"), client.ForceOwnership); err != nil {
 		var st apierrors.APIStatus
 		if errors.As(err, &st) {
 			return fmt.Errorf("the cluster refused task definition %s: %s", td.Name, st.Status().Message)
@@ -220,7 +220,7 @@ func register(cfg *rest.Config, td *ecsv1.TaskDefinition, stdout, stderr io.Writ
 					return fmt.Errorf("task definition %s is invalid: %s", td.Name, cond.Message)
 				}
 				if cond.Type == ecsv1.ConditionReady && cond.Status == "True" {
-					fmt.Fprintf(stdout, "Registered task definition %s:%d in namespace %s\n", td.Name, got.Status.LatestRevision, td.Namespace)
+					_, _ = fmt.Fprintf(stdout, "Registered task definition %s:%d in namespace %s\n", td.Name, got.Status.LatestRevision, td.Namespace)
 					return nil
 				}
 			}

@@ -1,0 +1,101 @@
+//go:build integration
+
+/*
+Copyright 2026 The Longshore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package corpus
+
+import (
+	"bytes"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/test/integration/framework"
+)
+
+// TestKubectlECSPlugin runs the built plugin binary as a user would, against
+// the real API server and manager: exit codes, stdout, stderr.
+func TestKubectlECSPlugin(t *testing.T) {
+	bin := framework.BuildBinary(t, "./cmd/kubectl-ecs")
+	kubeconfig := env.AdminKubeconfig(t)
+	ns := env.NewNamespace(t, "plugin")
+	dir := corpusDir(t)
+	run := func(args ...string) (stdout, stderr string, code int) {
+		var o, e bytes.Buffer
+		cmd := exec.Command(bin, args...)
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		var ee *exec.ExitError
+		switch {
+		case errors.As(err, &ee):
+			code = ee.ExitCode()
+		case err != nil:
+			t.Fatal(err)
+		}
+		return o.String(), e.String(), code
+	}
+
+	// convert: YAML on stdout, warnings on stderr.
+	out, errOut, code := run("convert", "-f", filepath.Join(dir, "24-containers-gunicorn-fargate.json"), "-n", ns,
+		"--image-map", "danriti/gunicorn-flask=localhost/longshore/busybox:latest")
+	if code != 0 || !strings.Contains(out, "kind: TaskDefinition") || !strings.Contains(errOut, "Warning: requiresCompatibilities FARGATE") ||
+		!strings.Contains(errOut, "swapped for localhost/longshore/busybox:latest") {
+		t.Errorf("convert: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+
+	// register-task-definition: applied, the revision waited for, the
+	// admission warnings printed too.
+	out, errOut, code = run("register-task-definition", "--cli-input-json", "file://"+filepath.Join(dir, "32-cfn-otel-fargate-sidecar.json"),
+		"-n", ns, "--kubeconfig", kubeconfig)
+	if code != 0 || !strings.Contains(out, "Registered task definition ecs-aws-otel-sidecar-service:1 in namespace "+ns) ||
+		!strings.Contains(errOut, "Validation failed for ValidatingAdmissionPolicy 'longshore-ecs-mapped-fields'") {
+		t.Errorf("register-task-definition: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	td := &ecsv1.TaskDefinition{}
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "ecs-aws-otel-sidecar-service"}, td); err != nil {
+		t.Fatal(err)
+	}
+	if len(td.Status.MappedFields) == 0 || td.Spec.TaskRoleArn == "" {
+		t.Errorf("registered TaskDefinition: mappedFields %v, taskRoleArn %q", td.Status.MappedFields, td.Spec.TaskRoleArn)
+	}
+	// The same file again registers nothing new.
+	if out, _, code = run("register-task-definition", "--cli-input-json", "file://"+filepath.Join(dir, "32-cfn-otel-fargate-sidecar.json"),
+		"-n", ns, "--kubeconfig", kubeconfig); code != 0 || !strings.Contains(out, "ecs-aws-otel-sidecar-service:1") {
+		t.Errorf("registering the same file again: exit %d, %s", code, out)
+	}
+
+	// Refused by the cluster: exit 1, the message names the field.
+	_, errOut, code = run("register-task-definition", "--cli-input-json", "file://"+filepath.Join(dir, "18-firelens-appmesh-colorteller-fargate.json"),
+		"-n", ns, "--kubeconfig", kubeconfig)
+	if code != 1 || !strings.Contains(errOut, "proxyConfiguration (App Mesh) is not supported yet") {
+		t.Errorf("a refused file: exit %d\nstderr:\n%s", code, errOut)
+	}
+	// Not a task definition: exit 1. Wrong usage: exit 2.
+	if _, errOut, code = run("convert", "-f", filepath.Join(dir, "SOURCES.md")); code != 1 {
+		t.Errorf("convert of a Markdown file: exit %d, %s", code, errOut)
+	}
+	for _, args := range [][]string{{}, {"frobnicate"}, {"convert"}, {"register-task-definition"}, {"convert", "-f", "x", "--image-map", "nonsense"}} {
+		if _, errOut, code := run(args...); code != 2 {
+			t.Errorf("kubectl ecs %v: exit %d, want 2 (%s)", args, code, errOut)
+		}
+	}
+}
