@@ -140,6 +140,11 @@ func (s *TaskDefinitionSpec) MappedFields() []MappedField {
 		add("ephemeralStorage.sizeInGiB", fmt.Sprint(s.EphemeralStorage.SizeInGiB),
 			"recorded only: containers write to the instance's disk, which Longshore does not limit")
 	}
+	for _, v := range s.Volumes {
+		if dv := v.DockerVolumeConfiguration; dv != nil && len(dv.Labels) > 0 {
+			add("volumes["+v.Name+"].dockerVolumeConfiguration.labels", "", "recorded only: the agent's volumes carry no labels")
+		}
+	}
 	for _, f := range s.ExportOnlyFields() {
 		add(f, "", "ignored: an export-only field that RegisterTaskDefinition does not take")
 	}

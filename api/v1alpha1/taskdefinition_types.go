@@ -1045,7 +1045,6 @@ type HostEntry struct {
 // lives as long as the task.
 //
 // +kubebuilder:validation:XValidation:rule="(has(self.host) ? 1 : 0) + (has(self.secret) ? 1 : 0) + (has(self.configMap) ? 1 : 0) + (has(self.dockerVolumeConfiguration) ? 1 : 0) <= 1",message="a volume takes at most one of host, dockerVolumeConfiguration, secret and configMap"
-// +kubebuilder:validation:XValidation:rule="!has(self.dockerVolumeConfiguration)",message="dockerVolumeConfiguration is not supported yet: use a volume with only a name (a scratch directory for the task) or host.sourcePath"
 // +kubebuilder:validation:XValidation:rule="!has(self.efsVolumeConfiguration)",message="efsVolumeConfiguration: Amazon EFS exists only in AWS; mount the file system (NFS) on the instances and use host.sourcePath"
 // +kubebuilder:validation:XValidation:rule="!has(self.fsxWindowsFileServerVolumeConfiguration)",message="fsxWindowsFileServerVolumeConfiguration: FSx for Windows exists only in AWS, and Longshore runs Linux containers"
 // +kubebuilder:validation:XValidation:rule="!has(self.s3filesVolumeConfiguration)",message="s3filesVolumeConfiguration: Amazon S3 Files exists only in AWS; mount the file system on the instances and use host.sourcePath"
@@ -1069,8 +1068,12 @@ type Volume struct {
 	// files, one per key. Longshore extension.
 	// +optional
 	ConfigMap *ConfigMapVolume `json:"configMap,omitempty"`
-	// dockerVolumeConfiguration is a Docker volume. Not supported yet:
-	// refused.
+	// dockerVolumeConfiguration is a Docker volume of the local driver,
+	// managed by the agent: scope task (a directory created for the task
+	// and removed with it) or shared (kept on the instance under its name
+	// and reused by every task that names it; autoprovision creates it).
+	// driverOpts type tmpfs (device tmpfs, o with tmpfs options) mounts a
+	// tmpfs there.
 	// +optional
 	DockerVolumeConfiguration *DockerVolumeConfiguration `json:"dockerVolumeConfiguration,omitempty"`
 	// efsVolumeConfiguration is an Amazon EFS file system: refused.
@@ -1099,23 +1102,31 @@ type Volume struct {
 }
 
 // DockerVolumeConfiguration is an ECS Docker volume.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.autoprovision) || !self.autoprovision || (has(self.scope) && self.scope == 'shared')",message="dockerVolumeConfiguration.autoprovision needs scope shared (a task-scoped volume is always created)"
+// +kubebuilder:validation:XValidation:rule="!has(self.driverOpts) || self.driverOpts.all(k, k in ['type', 'device', 'o'])",message="dockerVolumeConfiguration.driverOpts of the local driver are type, device and o"
+// +kubebuilder:validation:XValidation:rule="!has(self.driverOpts) || !('type' in self.driverOpts) || (self.driverOpts['type'] == 'tmpfs' && (!('device' in self.driverOpts) || self.driverOpts['device'] == 'tmpfs'))",message="dockerVolumeConfiguration.driverOpts: only type tmpfs (device tmpfs) is supported; mount other file systems on the instance and use host.sourcePath"
+// +kubebuilder:validation:XValidation:rule="!has(self.driverOpts) || !('o' in self.driverOpts) || self.driverOpts['o'].matches('^((size|nr_blocks|nr_inodes)=[0-9]+[kmgKMG%]?|mode=[0-7]{3,4}|uid=[0-9]+|gid=[0-9]+|noexec|nosuid|nodev|ro|rw)(,((size|nr_blocks|nr_inodes)=[0-9]+[kmgKMG%]?|mode=[0-7]{3,4}|uid=[0-9]+|gid=[0-9]+|noexec|nosuid|nodev|ro|rw))*$')",message="dockerVolumeConfiguration.driverOpts.o takes tmpfs options: size, nr_blocks, nr_inodes, mode, uid, gid, noexec, nosuid, nodev, ro, rw"
 type DockerVolumeConfiguration struct {
-	// scope is task (removed with the task) or shared (kept, reused by name).
+	// scope is task (default: removed with the task) or shared (kept on
+	// the instance, reused by name).
 	// +optional
 	// +kubebuilder:validation:Enum=task;shared
 	Scope string `json:"scope,omitempty"`
 	// autoprovision creates a shared volume that does not exist.
 	// +optional
 	Autoprovision *bool `json:"autoprovision,omitempty"`
-	// driver of the volume.
+	// driver of the volume: local (the default), the only one an instance
+	// has.
 	// +optional
 	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:XValidation:rule="self == 'local'",message="dockerVolumeConfiguration.driver: only the local driver exists on Longshore instances; mount other storage on the instance and use host.sourcePath"
 	Driver string `json:"driver,omitempty"`
-	// driverOpts of the driver.
+	// driverOpts of the local driver: type, device, o.
 	// +optional
-	// +kubebuilder:validation:MaxProperties=32
-	DriverOpts map[string]string `json:"driverOpts,omitempty"`
-	// labels of the volume.
+	// +kubebuilder:validation:MaxProperties=3
+	DriverOpts map[string]OptionValue `json:"driverOpts,omitempty"`
+	// labels of the volume. Mapped: recorded only.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=32
 	Labels map[string]string `json:"labels,omitempty"`

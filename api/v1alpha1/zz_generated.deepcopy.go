@@ -753,7 +753,7 @@ func (in *DockerVolumeConfiguration) DeepCopyInto(out *DockerVolumeConfiguration
 	}
 	if in.DriverOpts != nil {
 		in, out := &in.DriverOpts, &out.DriverOpts
-		*out = make(map[string]string, len(*in))
+		*out = make(map[string]OptionValue, len(*in))
 		for key, val := range *in {
 			(*out)[key] = val
 		}

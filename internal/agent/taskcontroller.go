@@ -420,6 +420,9 @@ func (t *taskRun) cleanup(ctx context.Context) error {
 	if err := r.Cgroups.Remove(cgroupParent(task)); err != nil {
 		return err
 	}
+	if err := unmountTaskVolumes(r.taskDir(task)); err != nil {
+		return err
+	}
 	if err := os.RemoveAll(r.taskDir(task)); err != nil {
 		return fmt.Errorf("removing the task directory: %w", err)
 	}

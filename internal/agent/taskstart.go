@@ -641,6 +641,12 @@ func (t *taskRun) prepareVolumes(ctx context.Context, td *ecsv1.TaskDefinitionSp
 					v.Name, v.Host.SourcePath, t.task.Spec.Cluster)
 			}
 			out[v.Name] = v.Host.SourcePath
+		case v.DockerVolumeConfiguration != nil:
+			p, err := t.dockerVolume(v, dir)
+			if err != nil {
+				return nil, err
+			}
+			out[v.Name] = p
 		case v.Secret != nil, v.ConfigMap != nil:
 			data, err := t.volumeData(ctx, v)
 			if err != nil {

@@ -102,8 +102,10 @@ var corpus = map[string]expectation{
 	"02-ecsagent-granular-stop-timeout.json":    {},
 	"03-ecsagent-container-health.json":         {},
 	"04-ecsagent-datavolume-volumesfrom.json":   {},
-	"05-ecsagent-docker-volume-task-tmpfs.json": {refused: []string{"dockerVolumeConfiguration " + notYet}},
-	"06-ecsagent-docker-volume-shared.json":     {refused: []string{"dockerVolumeConfiguration " + notYet}},
+	"05-ecsagent-docker-volume-task-tmpfs.json": {warnings: []string{"dockerVolumeConfiguration.labels are recorded only"},
+		mapped: []string{"volumes[task-local].dockerVolumeConfiguration.labels"}},
+	"06-ecsagent-docker-volume-shared.json": {warnings: []string{"dockerVolumeConfiguration.labels are recorded only"},
+		mapped: []string{"volumes[task-shared].dockerVolumeConfiguration.labels"}},
 	"07-ecsagent-firelens-fluentbit-bridge.json": {refused: []string{"firelensConfiguration (a FireLens log router) " + notYet,
 		"logDriver awsfirelens (FireLens) " + notYet}},
 	"08-ecsagent-tmpfs.json":              {},
@@ -115,7 +117,8 @@ var corpus = map[string]expectation{
 	"14-ecsagent-network-stats-netmode-placeholder.json": {refused: []string{`spec.networkMode: Unsupported value: "$$$NETWORK_MODE$$$"`},
 		warnings: []string{"networkMode: " + placehold + " $$$NETWORK_MODE$$$"},
 		render:   map[string]string{"$$$NETWORK_MODE$$$": "none"}},
-	"15-ecsagent-host-introspection.json": {refused: []string{"dockerVolumeConfiguration " + notYet}},
+	"15-ecsagent-host-introspection.json": {warnings: []string{awslogs, placehold + " $$$TEST_REGION$$$"},
+		mapped: []string{"containerDefinitions[agent-introspection-validator].logConfiguration.logDriver"}},
 	"16-ecsagent-nvidia-gpu.json":         {refused: []string{"resourceRequirements GPU " + notYet}},
 	"17-ecsagent-private-registry-auth.json": {warnings: []string{execRole, placehold + " $$$REPOSITORY_CREDENTIALS$$$"},
 		mapped: []string{execRole, "containerDefinitions[private-registry-auth-asm-validator].repositoryCredentials.credentialsParameter"}},
@@ -129,7 +132,8 @@ var corpus = map[string]expectation{
 	"23-containers-nginx-ec2-bridge.json":        {warnings: []string{awslogs}, mapped: []string{"containerDefinitions[nginx].logConfiguration.logDriver"}},
 	"24-containers-gunicorn-fargate.json":        {warnings: []string{awslogs, fargate}, mapped: []string{"requiresCompatibilities"}},
 	"25-cwinsights-cwagent-daemon-hostvols.json": {warnings: []string{taskRole, execRole, placehold + " {{task-role-arn}}"}},
-	"26-cwinsights-fluentbit-daemon-init.json":   {refused: []string{"dockerVolumeConfiguration " + notYet}},
+	"26-cwinsights-fluentbit-daemon-init.json": {warnings: []string{awslogs, taskRole, execRole, placehold + " {{aws-region}}",
+		placehold + " ${FLUENT_BIT_CONFIG_FILE}"}},
 	"27-cwinsights-statsd-sidecar-links.json":    {refused: []string{"links are not supported yet"}},
 	"28-tf-ghost-ecs-alb-dynamic-port.json": {refused: []string{`containerDefinitions[0].name: Invalid value: "${container_name}"`},
 		warnings: []string{placehold + " ${image_url}"},
@@ -171,7 +175,6 @@ func TestCorpus(t *testing.T) {
 			t.Errorf("%s is in the table but not in %s", name, dir)
 		}
 	}
-	ns := env.NewNamespace(t, "corpus")
 	var mu sync.Mutex
 	accepted, acceptedRendered := 0, 0
 	rows := map[string]string{}
@@ -188,6 +191,9 @@ func TestCorpus(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
+				// A namespace each: some files share a family (05 and 06
+				// are two revisions of one; plugin_test registers both).
+				ns := env.NewNamespace(t, "corpus")
 				row := apply(t, ns, data, exp, false)
 				ok := exp.refused == nil
 				if exp.render != nil {

@@ -21,6 +21,7 @@ package corpus
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -81,6 +82,16 @@ func TestKubectlECSPlugin(t *testing.T) {
 	if out, _, code = run("register-task-definition", "--cli-input-json", "file://"+filepath.Join(dir, "32-cfn-otel-fargate-sidecar.json"),
 		"-n", ns, "--kubeconfig", kubeconfig); code != 0 || !strings.Contains(out, "ecs-aws-otel-sidecar-service:1") {
 		t.Errorf("registering the same file again: exit %d, %s", code, out)
+	}
+
+	// Two files of one family (the ECS agent's task and shared volume
+	// tests) are two revisions of it, as with aws ecs register-task-definition.
+	for i, f := range []string{"05-ecsagent-docker-volume-task-tmpfs.json", "06-ecsagent-docker-volume-shared.json"} {
+		want := fmt.Sprintf("Registered task definition ecsftest-task-local-volume:%d in namespace %s", i+1, ns)
+		if out, errOut, code := run("register-task-definition", "--cli-input-json", "file://"+filepath.Join(dir, f), "-n", ns,
+			"--kubeconfig", kubeconfig); code != 0 || !strings.Contains(out, want) {
+			t.Errorf("register %s: exit %d, want %q\nstdout:\n%s\nstderr:\n%s", f, code, want, out, errOut)
+		}
 	}
 
 	// Refused by the cluster: exit 1, the message names the field.

@@ -538,7 +538,9 @@ func (m *monitor) finish(t *testing.T) {
 	t.Helper()
 	close(m.stop)
 	<-m.done
-	if m.observations < 20 {
-		t.Errorf("only %d observations", m.observations)
+	// A sequence can settle in about a second (health checks that pass at
+	// once, nothing to keep): a handful of samples is what it gives.
+	if m.observations < 5 {
+		t.Errorf("only %d observations: the monitor saw nothing of the sequence", m.observations)
 	}
 }
