@@ -192,8 +192,12 @@ func buildContainerSpec(in containerInput) (lsruntime.ContainerSpec, error) {
 		}
 		for _, tm := range lp.Tmpfs {
 			opts := append(slices.Clone(tm.MountOptions), fmt.Sprintf("size=%dm", tm.Size))
+			// Docker's defaults for a tmpfs: nosuid and nodev unless asked otherwise.
 			if !slices.Contains(opts, "nosuid") && !slices.Contains(opts, "suid") {
 				opts = append(opts, "nosuid")
+			}
+			if !slices.Contains(opts, "nodev") && !slices.Contains(opts, "dev") {
+				opts = append(opts, "nodev")
 			}
 			spec.Mounts = append(spec.Mounts, lsruntime.Mount{Type: "tmpfs", Source: "tmpfs", Destination: tm.ContainerPath, Options: opts})
 		}

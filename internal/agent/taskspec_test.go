@@ -77,7 +77,7 @@ func TestBuildContainerSpec(t *testing.T) {
 			{Type: "bind", Source: "/state/etc/web/hostname", Destination: "/etc/hostname", Options: []string{"rbind", "rprivate", "ro"}},
 			{Type: "bind", Source: "/state/v/scratch", Destination: "/data", Options: []string{"rbind", "rprivate"}},
 			{Type: "bind", Source: "/state/f/creds", Destination: "/creds", Options: []string{"rbind", "rprivate", "ro"}},
-			{Type: "tmpfs", Source: "tmpfs", Destination: "/run", Options: []string{"noexec", "size=16m", "nosuid"}},
+			{Type: "tmpfs", Source: "tmpfs", Destination: "/run", Options: []string{"noexec", "size=16m", "nosuid", "nodev"}},
 		},
 	}
 	if d := cmp.Diff(want, got); d != "" {

@@ -43,7 +43,9 @@ import (
 // the container's creation is finished by the next pass.
 
 // sharedVolumesDir holds the instance's shared Docker volumes.
-func (r *TaskReconciler) sharedVolumesDir() string { return filepath.Join(r.StateDir, "shared-volumes") }
+func (r *TaskReconciler) sharedVolumesDir() string {
+	return filepath.Join(r.StateDir, "shared-volumes")
+}
 
 // dockerVolume prepares the directory of a Docker volume and returns it.
 func (t *taskRun) dockerVolume(v ecsv1.Volume, taskDir string) (string, error) {

@@ -27,9 +27,11 @@ import (
 	"time"
 
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/internal/ecsconvert"
+	"github.com/longshore-io/longshore/internal/logs"
 	"github.com/longshore-io/longshore/test/integration/framework"
 )
 
@@ -161,4 +163,134 @@ func isTmpfs(dir string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+func fmtCode(c *int32) string {
+	if c == nil {
+		return "none"
+	}
+	return fmt.Sprint(*c)
+}
+
+func containerStatus(task *ecsv1.Task, name string) *ecsv1.ContainerStatus {
+	for i := range task.Status.Containers {
+		if task.Status.Containers[i].Name == name {
+			return &task.Status.Containers[i]
+		}
+	}
+	return nil
+}
+
+// TestCorpusTasksRun runs task definitions of the corpus whose commands
+// exist in the sample image (busybox) as they are, images swapped, and
+// checks what their upstream tests check: most of the ECS agent's
+// functional tests exit 42 when what they look at inside the container is
+// right.
+func TestCorpusTasksRun(t *testing.T) {
+	n := newNode(t, "node-corpus")
+	exits42 := func(container string) func(t *testing.T, got *ecsv1.Task) {
+		return func(t *testing.T, got *ecsv1.Task) {
+			if code := exitCode(got, container); code == nil || *code != 42 {
+				t.Errorf("container %s exit code %s (%s: %s), want 42", container, fmtCode(code), got.Status.StopCode, got.Status.StoppedReason)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		file, name string
+		// until is the phase to wait for; check then looks at the task.
+		until ecsv1.TaskStatusPhase
+		check func(t *testing.T, got *ecsv1.Task)
+	}{
+		// host: {} volumes, volumesFrom a container whose command is nonsense.
+		{"04-ecsagent-datavolume-volumesfrom.json", "datavolume", ecsv1.TaskStopped, exits42("exit")},
+		// linuxParameters.tmpfs with size 100 and mountOptions ro, noexec.
+		{"08-ecsagent-tmpfs.json", "tmpfs", ecsv1.TaskStopped, exits42("exit")},
+		// ulimits nofile 123/234.
+		{"10-ecsagent-nofile-ulimit.json", "nofile", ecsv1.TaskStopped, exits42("exit")},
+		// systemControls net.ipv4.conf.default.rp_filter = 0 (bridge mode).
+		{"11-ecsagent-sysctl.json", "sysctl", ecsv1.TaskStopped, exits42("exit")},
+		// json-file logs with max-size/max-file: the output is in the log store.
+		{"12-ecsagent-json-file-logs.json", "jsonlogs", ecsv1.TaskStopped, func(t *testing.T, got *ecsv1.Task) {
+			file, err := logs.Path(n.LogDir, n.NS, got.Name, "exit")
+			if err != nil {
+				t.Fatal(err)
+			}
+			framework.Eventually(t, 10*time.Second, "helloworld in "+file, func() error {
+				b, err := os.ReadFile(file)
+				if err != nil || !strings.Contains(string(b), `"log":"helloworld\n"`) {
+					return fmt.Errorf("%q (%v)", b, err)
+				}
+				return nil
+			})
+		}},
+		// A CMD-SHELL health check with startPeriod: HEALTHY.
+		{"03-ecsagent-container-health.json", "health", ecsv1.TaskRunning, func(t *testing.T, got *ecsv1.Task) {
+			framework.Eventually(t, 30*time.Second, "HEALTHY", func() error {
+				tk := &ecsv1.Task{}
+				if err := env.Client.Get(t.Context(), client.ObjectKeyFromObject(got), tk); err != nil {
+					return err
+				}
+				if tk.Status.HealthStatus != ecsv1.HealthHealthy {
+					return fmt.Errorf("health %s", tk.Status.HealthStatus)
+				}
+				return nil
+			})
+		}},
+		// dependsOn SUCCESS, COMPLETE, HEALTHY: each container starts after
+		// what it waits for.
+		{"01-ecsagent-container-ordering.json", "ordering", ecsv1.TaskRunning, func(t *testing.T, got *ecsv1.Task) {
+			framework.Eventually(t, 60*time.Second, "every container started in order", func() error {
+				tk := &ecsv1.Task{}
+				if err := env.Client.Get(t.Context(), client.ObjectKeyFromObject(got), tk); err != nil {
+					return err
+				}
+				for _, pair := range [][2]string{{"success", "success-dependency"}, {"complete", "complete-dependency"}, {"healthy", "healthy-dependency"}} {
+					c, dep := containerStatus(tk, pair[0]), containerStatus(tk, pair[1])
+					if c == nil || dep == nil || c.StartedAt == nil || dep.StartedAt == nil {
+						return fmt.Errorf("%s or %s not started yet", pair[0], pair[1])
+					}
+					if pair[1] != "healthy-dependency" && (dep.FinishedAt == nil || c.StartedAt.Before(dep.FinishedAt)) {
+						return fmt.Errorf("%s started at %v, before %s finished (%v)", pair[0], c.StartedAt, pair[1], dep.FinishedAt)
+					}
+					if pair[1] == "healthy-dependency" && !dep.StartedAt.Before(c.StartedAt) {
+						return fmt.Errorf("healthy started at %v, not after healthy-dependency (%v)", c.StartedAt, dep.StartedAt)
+					}
+				}
+				if d := containerStatus(tk, "success-dependency"); d.ExitCode == nil || *d.ExitCode != 0 {
+					return fmt.Errorf("success-dependency exit %v", d.ExitCode)
+				}
+				return nil
+			})
+		}},
+		// Per-container stopTimeout: once the essential container exits (10
+		// s), dependency1 (stopTimeout 2, traps SIGTERM) is killed about 2 s
+		// later; dependency2 (stopTimeout 20) is given its 20 s (its sleep
+		// ends about then, so whether it exits or is killed is a race).
+		{"02-ecsagent-granular-stop-timeout.json", "stoptimeout", ecsv1.TaskStopped, func(t *testing.T, got *ecsv1.Task) {
+			if got.Status.StopCode != ecsv1.StopCodeEssentialContainerExited || got.Status.StoppingAt == nil {
+				t.Fatalf("stopCode %s (%s), stoppingAt %v", got.Status.StopCode, got.Status.StoppedReason, got.Status.StoppingAt)
+			}
+			stopping := got.Status.StoppingAt.Time
+			d1, d2 := containerStatus(got, "dependency1"), containerStatus(got, "dependency2")
+			if d1 == nil || d1.FinishedAt == nil || d1.ExitCode == nil || *d1.ExitCode != 137 {
+				t.Fatalf("dependency1 %+v: want killed (137)", d1)
+			}
+			if took := d1.FinishedAt.Sub(stopping); took < time.Second || took > 8*time.Second {
+				t.Errorf("dependency1 stopped %s after the task began stopping, want about its stopTimeout of 2 s", took)
+			}
+			if d2 == nil || d2.FinishedAt == nil {
+				t.Fatalf("dependency2 %+v", d2)
+			}
+			if took := d2.FinishedAt.Sub(stopping); took < 15*time.Second {
+				t.Errorf("dependency2 stopped %s after the task began stopping, want its stopTimeout of 20 s honoured", took)
+			}
+		}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			task := n.task(tc.name, corpusSpec(t, tc.file))
+			got := n.wait(task, 90*time.Second, string(tc.until), phase(tc.until))
+			tc.check(t, got)
+			n.deleteTask(task)
+		})
+	}
 }

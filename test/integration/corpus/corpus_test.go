@@ -98,10 +98,10 @@ const (
 )
 
 var corpus = map[string]expectation{
-	"01-ecsagent-container-ordering.json":       {},
-	"02-ecsagent-granular-stop-timeout.json":    {},
-	"03-ecsagent-container-health.json":         {},
-	"04-ecsagent-datavolume-volumesfrom.json":   {},
+	"01-ecsagent-container-ordering.json":     {},
+	"02-ecsagent-granular-stop-timeout.json":  {},
+	"03-ecsagent-container-health.json":       {},
+	"04-ecsagent-datavolume-volumesfrom.json": {},
 	"05-ecsagent-docker-volume-task-tmpfs.json": {warnings: []string{"dockerVolumeConfiguration.labels are recorded only"},
 		mapped: []string{"volumes[task-local].dockerVolumeConfiguration.labels"}},
 	"06-ecsagent-docker-volume-shared.json": {warnings: []string{"dockerVolumeConfiguration.labels are recorded only"},
@@ -119,7 +119,7 @@ var corpus = map[string]expectation{
 		render:   map[string]string{"$$$NETWORK_MODE$$$": "none"}},
 	"15-ecsagent-host-introspection.json": {warnings: []string{awslogs, placehold + " $$$TEST_REGION$$$"},
 		mapped: []string{"containerDefinitions[agent-introspection-validator].logConfiguration.logDriver"}},
-	"16-ecsagent-nvidia-gpu.json":         {refused: []string{"resourceRequirements GPU " + notYet}},
+	"16-ecsagent-nvidia-gpu.json": {refused: []string{"resourceRequirements GPU " + notYet}},
 	"17-ecsagent-private-registry-auth.json": {warnings: []string{execRole, placehold + " $$$REPOSITORY_CREDENTIALS$$$"},
 		mapped: []string{execRole, "containerDefinitions[private-registry-auth-asm-validator].repositoryCredentials.credentialsParameter"}},
 	"18-firelens-appmesh-colorteller-fargate.json": {refused: []string{"proxyConfiguration (App Mesh) " + notYet,
@@ -134,7 +134,7 @@ var corpus = map[string]expectation{
 	"25-cwinsights-cwagent-daemon-hostvols.json": {warnings: []string{taskRole, execRole, placehold + " {{task-role-arn}}"}},
 	"26-cwinsights-fluentbit-daemon-init.json": {warnings: []string{awslogs, taskRole, execRole, placehold + " {{aws-region}}",
 		placehold + " ${FLUENT_BIT_CONFIG_FILE}"}},
-	"27-cwinsights-statsd-sidecar-links.json":    {refused: []string{"links are not supported yet"}},
+	"27-cwinsights-statsd-sidecar-links.json": {refused: []string{"links are not supported yet"}},
 	"28-tf-ghost-ecs-alb-dynamic-port.json": {refused: []string{`containerDefinitions[0].name: Invalid value: "${container_name}"`},
 		warnings: []string{placehold + " ${image_url}"},
 		render: map[string]string{"${container_name}": "ghost", "${image_url}": "ghost:latest", "${log_group_name}": "ghost",
