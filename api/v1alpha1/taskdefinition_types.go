@@ -53,6 +53,9 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(self.proxyConfiguration)",message="proxyConfiguration (App Mesh) is not supported yet: remove it and run the proxy as an ordinary container"
 // +kubebuilder:validation:XValidation:rule="!has(self.inferenceAccelerators) || size(self.inferenceAccelerators) == 0",message="inferenceAccelerators: Elastic Inference accelerators exist only in AWS (and were retired there): remove them"
 // +kubebuilder:validation:XValidation:rule="!has(self.enableFaultInjection) || !self.enableFaultInjection",message="enableFaultInjection is not supported yet: remove it or set it to false"
+// +kubebuilder:validation:XValidation:rule="self.networkMode == 'bridge' || self.containerDefinitions.all(c, !has(c.links) || size(c.links) == 0)",message="links work with networkMode bridge only; with awsvpc the containers of a task reach each other on localhost"
+// +kubebuilder:validation:XValidation:rule="self.containerDefinitions.all(c, !has(c.links) || c.links.all(l, self.containerDefinitions.exists(o, o.name != c.name && (l == o.name || l.startsWith(o.name + ':')))))",message="links must name another container of this task definition (name or name:alias)"
+// +kubebuilder:validation:XValidation:rule="self.networkMode == 'bridge' || self.containerDefinitions.all(c, !has(c.disableNetworking) || !c.disableNetworking)",message="disableNetworking works with networkMode bridge only; with awsvpc or host the container shares the task's or the host's network (networkMode none gives a task loopback only)"
 // +kubebuilder:validation:XValidation:rule="self.networkMode != 'host' || self.containerDefinitions.all(c, !has(c.systemControls) || c.systemControls.all(s, !s.namespace.startsWith('net.')))",message="systemControls net.* would change the host's own network settings with networkMode host: use bridge or awsvpc, or set them on the host"
 type TaskDefinitionSpec struct {
 	// networkMode is bridge (default), host, awsvpc or none.
@@ -236,9 +239,8 @@ type TaskDefinitionSpec struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.memory) || !has(self.memoryReservation) || self.memory > self.memoryReservation",message="memory (the hard limit) must be greater than memoryReservation (the soft limit)"
 // +kubebuilder:validation:XValidation:rule="!has(self.portMappings) || self.portMappings.all(p, self.portMappings.exists_one(q, q.containerPort == p.containerPort && q.protocol == p.protocol))",message="portMappings must not repeat a containerPort and protocol"
 // +kubebuilder:validation:XValidation:rule="!has(self.portMappings) || self.portMappings.all(p, !has(p.hostPort) || p.hostPort == 0 || self.portMappings.exists_one(q, has(q.hostPort) && q.hostPort == p.hostPort && q.protocol == p.protocol))",message="portMappings must not repeat a hostPort and protocol"
-// +kubebuilder:validation:XValidation:rule="!has(self.links) || size(self.links) == 0",message="links are not supported yet: in awsvpc mode the containers of a task reach each other on localhost; in bridge mode use the linked container's published host port"
+// +kubebuilder:validation:XValidation:rule="!has(self.disableNetworking) || !self.disableNetworking || !has(self.portMappings) || size(self.portMappings) == 0",message="a container with disableNetworking has no network to publish portMappings on"
 // +kubebuilder:validation:XValidation:rule="!has(self.environmentFiles) || size(self.environmentFiles) == 0",message="environmentFiles are S3 objects, which Longshore cannot read yet: put the variables in environment, or in a Secret and reference them from secrets"
-// +kubebuilder:validation:XValidation:rule="!has(self.disableNetworking) || !self.disableNetworking",message="disableNetworking is not supported yet: use networkMode none for a task with loopback only"
 // +kubebuilder:validation:XValidation:rule="!has(self.interactive) || !self.interactive",message="interactive (stdin) is not supported yet: remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.pseudoTerminal) || !self.pseudoTerminal",message="pseudoTerminal (a TTY) is not supported yet: remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, r.type != 'InferenceAccelerator')",message="resourceRequirements InferenceAccelerator: Elastic Inference exists only in AWS (and was retired there): remove it"
@@ -404,12 +406,14 @@ type ContainerDefinition struct {
 	// +kubebuilder:validation:MaxProperties=64
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('ecs.longshore.io/'))",message="dockerLabels under ecs.longshore.io/ are reserved for the agent"
 	DockerLabels map[string]string `json:"dockerLabels,omitempty"`
-	// links (bridge mode) let a container reach others by name. Not
-	// supported yet: refused.
+	// links (bridge mode) let the container reach other containers of the
+	// task by name: "name" or "name:alias" puts the linked container's
+	// address under its name and alias in this container's /etc/hosts.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=10
 	// +kubebuilder:validation:items:MaxLength=255
+	// +kubebuilder:validation:items:Pattern=`^[a-zA-Z0-9][a-zA-Z0-9_-]*(:[a-zA-Z0-9][a-zA-Z0-9_.-]*)?$`
 	Links []string `json:"links,omitempty"`
 	// environmentFiles are S3 objects of variables. Not supported yet:
 	// refused.
@@ -417,8 +421,8 @@ type ContainerDefinition struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=10
 	EnvironmentFiles []EnvironmentFile `json:"environmentFiles,omitempty"`
-	// disableNetworking gives the container loopback only. Not supported
-	// yet: true is refused.
+	// disableNetworking gives the container a network namespace with
+	// loopback only (bridge mode).
 	// +optional
 	DisableNetworking *bool `json:"disableNetworking,omitempty"`
 	// dnsSearchDomains are the search domains of the container's

@@ -129,6 +129,9 @@ type taskRun struct {
 	containers map[string]lsruntime.ContainerStatus
 	// nextAttempt is the attempt number of containers to create anew.
 	nextAttempt map[string]int
+	// bridgeIPs are the addresses of the containers of a bridge-mode task
+	// (for links), set by setupNetwork.
+	bridgeIPs map[string]string
 }
 
 // Reconcile implements reconcile.Reconciler.

@@ -223,6 +223,24 @@ func buildContainerSpec(in containerInput) (lsruntime.ContainerSpec, error) {
 	return spec, nil
 }
 
+// linkHosts are the /etc/hosts entries of a container's links (bridge
+// mode): "name" or "name:alias", each at the linked container's address.
+func linkHosts(def *ecsv1.ContainerDefinition, ips map[string]string) ([]ecsv1.HostEntry, error) {
+	var out []ecsv1.HostEntry
+	for _, l := range def.Links {
+		name, alias, _ := strings.Cut(l, ":")
+		ip := ips[name]
+		if ip == "" {
+			return nil, fmt.Errorf("link %s: container %s has no address (disableNetworking?)", l, name)
+		}
+		out = append(out, ecsv1.HostEntry{Hostname: name, IPAddress: ip})
+		if alias != "" && alias != name {
+			out = append(out, ecsv1.HostEntry{Hostname: alias, IPAddress: ip})
+		}
+	}
+	return out, nil
+}
+
 // isFileVolume reports whether a volume is a Secret or ConfigMap volume,
 // always mounted read-only.
 func isFileVolume(td *ecsv1.TaskDefinitionSpec, name string) bool {

@@ -18,6 +18,7 @@ package agent
 
 import (
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -192,5 +193,17 @@ func TestVolumesFromMounts(t *testing.T) {
 	}
 	if _, err := volumesFromMounts(td, "loop-a", dirs); err == nil || !strings.Contains(err.Error(), "cycle") {
 		t.Errorf("cycle: %v", err)
+	}
+}
+
+func TestLinkHosts(t *testing.T) {
+	ips := map[string]string{"db": "10.0.0.2", "cache": "10.0.0.3"}
+	got, err := linkHosts(&ecsv1.ContainerDefinition{Links: []string{"db", "cache:redis"}}, ips)
+	want := []ecsv1.HostEntry{{Hostname: "db", IPAddress: "10.0.0.2"}, {Hostname: "cache", IPAddress: "10.0.0.3"}, {Hostname: "redis", IPAddress: "10.0.0.3"}}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("linkHosts = %v, %v; want %v", got, err, want)
+	}
+	if _, err := linkHosts(&ecsv1.ContainerDefinition{Links: []string{"offline"}}, ips); err == nil || !strings.Contains(err.Error(), "container offline has no address") {
+		t.Errorf("a link to a container without an address: %v", err)
 	}
 }

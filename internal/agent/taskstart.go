@@ -85,7 +85,15 @@ func (t *taskRun) start(ctx context.Context) (ctrl.Result, error) {
 			t.status.PullStartedAt = t.now()
 		}
 		for i := range defs {
-			if _, err := r.Runtime.EnsureImage(ctx, defs[i].Image, r.PullPolicy, t.registryAuth(ctx, &defs[i])); err != nil {
+			auth, err := t.registryAuth(ctx, &defs[i])
+			if err != nil {
+				var ue *userError
+				if errorsAs(err, &ue) {
+					return ctrl.Result{}, t.fail(ctx, ecsv1.StopCodeTaskFailedToStart, fmt.Sprintf("CannotPullContainerError: %s: %v", defs[i].Image, err))
+				}
+				return ctrl.Result{}, err
+			}
+			if _, err := r.Runtime.EnsureImage(ctx, defs[i].Image, r.PullPolicy, auth); err != nil {
 				return ctrl.Result{}, t.fail(ctx, ecsv1.StopCodeTaskFailedToStart,
 					fmt.Sprintf("CannotPullContainerError: %s: %v", defs[i].Image, err))
 			}
@@ -386,8 +394,13 @@ func (t *taskRun) setupNetwork(ctx context.Context, td *ecsv1.TaskDefinitionSpec
 		}
 		return netns, bindings, nil
 	default: // bridge
+		t.bridgeIPs = map[string]string{}
 		for _, d := range td.ContainerDefinitions {
 			req := network.SetupRequest{ID: string(task.UID) + "-" + d.Name, Mode: network.ModeBridge, Labels: labels}
+			if d.DisableNetworking != nil && *d.DisableNetworking {
+				// Loopback only: a namespace of its own, on no bridge.
+				req.Mode = network.ModeNone
+			}
 			for _, p := range d.PortMappings {
 				hp := int32(0)
 				if p.HostPort != nil {
@@ -400,6 +413,9 @@ func (t *taskRun) setupNetwork(ctx context.Context, td *ecsv1.TaskDefinitionSpec
 				return nil, nil, fmt.Errorf("container %s: %w", d.Name, err)
 			}
 			netns[d.Name] = att.NetNSPath
+			if att.IPv4 != "" {
+				t.bridgeIPs[d.Name] = att.IPv4
+			}
 			for _, b := range att.Bindings {
 				bindings[d.Name] = append(bindings[d.Name], ecsv1.NetworkBinding{BindIP: orAll(b.HostIP),
 					ContainerPort: b.ContainerPort, HostPort: b.HostPort, Protocol: ecsv1.TransportProtocol(b.Protocol)})
@@ -527,8 +543,15 @@ func (t *taskRun) createContainers(ctx context.Context, td *ecsv1.TaskDefinition
 		if len(t.status.Attachments) > 0 {
 			ip = t.status.Attachments[0].Details.IPv4Address
 		}
+		if ip == "" {
+			ip = t.bridgeIPs[d.Name]
+		}
+		extra, err := linkHosts(d, t.bridgeIPs)
+		if err != nil {
+			return userErrorf("container %s: %v", d.Name, err)
+		}
 		files := map[string]string{
-			"hosts":       hostsFile(hostname, ip, d.ExtraHosts),
+			"hosts":       hostsFile(hostname, ip, append(extra, d.ExtraHosts...)),
 			"resolv.conf": resolvConf(string(hostResolv), d.DNSServers, d.DNSSearchDomains, netns[d.Name] != ""),
 			"hostname":    hostname + "\n",
 		}
@@ -749,20 +772,30 @@ func (t *taskRun) secretEnv(ctx context.Context, d *ecsv1.ContainerDefinition) (
 
 // registryAuth returns credentials from the container's
 // repositoryCredentials (a kubernetes.io/dockerconfigjson Secret).
-func (t *taskRun) registryAuth(ctx context.Context, d *ecsv1.ContainerDefinition) func(host string) (lsruntime.RegistryAuth, bool) {
+//
+// A Secret that does not exist fails the pull (as ECS fails a task whose
+// credentials it cannot retrieve), naming the Secret and, for an ECS
+// reference, what it was mapped from. One that is not a valid
+// dockerconfigjson is logged and the pull goes ahead without credentials.
+func (t *taskRun) registryAuth(ctx context.Context, d *ecsv1.ContainerDefinition) (func(host string) (lsruntime.RegistryAuth, bool), error) {
 	if d.RepositoryCredentials == nil {
-		return nil
+		return nil, nil
 	}
 	ref := d.RepositoryCredentials.CredentialsParameter
 	name, err := ecsv1.SecretName(ref)
 	if err != nil {
-		t.log.Info("Cannot map repositoryCredentials onto a Secret; pulling without them", "credentialsParameter", ref, "error", err.Error())
-		return nil
+		return nil, userErrorf("repositoryCredentials of container %s: %v", d.Name, err)
 	}
 	sec := &corev1.Secret{}
 	if err := t.r.APIReader.Get(ctx, client.ObjectKey{Namespace: t.task.Namespace, Name: name}, sec); err != nil {
-		t.log.Info("Cannot read repositoryCredentials; pulling without them", "secret", name, "credentialsParameter", ref, "error", err.Error())
-		return nil
+		if apierrors.IsNotFound(err) {
+			from := ""
+			if name != ref {
+				from = " (mapped from " + ref + ")"
+			}
+			return nil, userErrorf("unable to retrieve repositoryCredentials of container %s: Secret %s/%s%s not found", d.Name, t.task.Namespace, name, from)
+		}
+		return nil, err
 	}
 	var cfg struct {
 		Auths map[string]struct {
@@ -772,8 +805,8 @@ func (t *taskRun) registryAuth(ctx context.Context, d *ecsv1.ContainerDefinition
 		} `json:"auths"`
 	}
 	if err := json.Unmarshal(sec.Data[corev1.DockerConfigJsonKey], &cfg); err != nil {
-		t.log.Info("repositoryCredentials Secret is not a valid dockerconfigjson", "secret", sec.Name)
-		return nil
+		t.log.Info("repositoryCredentials Secret is not a valid dockerconfigjson; pulling without credentials", "secret", sec.Name)
+		return nil, nil
 	}
 	return func(host string) (lsruntime.RegistryAuth, bool) {
 		for server, a := range cfg.Auths {
@@ -788,7 +821,7 @@ func (t *taskRun) registryAuth(ctx context.Context, d *ecsv1.ContainerDefinition
 			return lsruntime.RegistryAuth{Username: a.Username, Password: a.Password}, true
 		}
 		return lsruntime.RegistryAuth{}, false
-	}
+	}, nil
 }
 
 // equalStatus compares statuses semantically (times at second precision).

@@ -205,6 +205,8 @@ func TestCorpusTasksRun(t *testing.T) {
 		{"04-ecsagent-datavolume-volumesfrom.json", "datavolume", ecsv1.TaskStopped, exits42("exit")},
 		// linuxParameters.tmpfs with size 100 and mountOptions ro, noexec.
 		{"08-ecsagent-tmpfs.json", "tmpfs", ecsv1.TaskStopped, exits42("exit")},
+		// disableNetworking: no address but loopback (bridge mode).
+		{"13-ecsagent-disable-networking.json", "nonet", ecsv1.TaskStopped, exits42("exit")},
 		// ulimits nofile 123/234.
 		{"10-ecsagent-nofile-ulimit.json", "nofile", ecsv1.TaskStopped, exits42("exit")},
 		// systemControls net.ipv4.conf.default.rp_filter = 0 (bridge mode).

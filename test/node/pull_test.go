@@ -78,4 +78,21 @@ func TestPullWithRepositoryCredentials(t *testing.T) {
 		!strings.Contains(got.Status.StoppedReason, "authorization") {
 		t.Errorf("stopCode %q reason %q, want CannotPullContainerError … authorization", got.Status.StopCode, got.Status.StoppedReason)
 	}
+
+	// ECS task definitions name the credentials by Secrets Manager ARN:
+	// mapped onto the Secret "regcred".
+	c3 := c
+	c3.RepositoryCredentials = &ecsv1.RepositoryCredentials{CredentialsParameter: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:regcred"}
+	byARN := n.task("byarn", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, ContainerDefinitions: []ecsv1.ContainerDefinition{c3}})
+	n.wait(byARN, 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
+	n.deleteTask(byARN)
+	// A reference whose Secret does not exist fails to start, naming both.
+	c4 := c
+	c4.RepositoryCredentials = &ecsv1.RepositoryCredentials{CredentialsParameter: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dockerhub-AbCdEf"}
+	missing := n.task("missingcreds", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, ContainerDefinitions: []ecsv1.ContainerDefinition{c4}})
+	got = n.wait(missing, 60*time.Second, "STOPPED", phase(ecsv1.TaskStopped))
+	want := fmt.Sprintf("Secret %s/dockerhub-abcdef (mapped from arn:aws:secretsmanager:eu-west-1:123456789012:secret:dockerhub-AbCdEf) not found", n.NS)
+	if got.Status.StopCode != ecsv1.StopCodeTaskFailedToStart || !strings.Contains(got.Status.StoppedReason, want) {
+		t.Errorf("stopCode %q reason %q, want TaskFailedToStart with %q", got.Status.StopCode, got.Status.StoppedReason, want)
+	}
 }

@@ -276,3 +276,42 @@ func TestVolumesFrom(t *testing.T) {
 	}
 	n.deleteTask(task)
 }
+
+// TestBridgeLinksAndDisableNetworking: in bridge mode a container reaches
+// a linked one by its alias; a container with disableNetworking has
+// loopback only.
+func TestBridgeLinksAndDisableNetworking(t *testing.T) {
+	n := newNode(t, "node-links")
+	web := container("web", "httpd", "-f", "-p", "8080", "-h", "/www")
+	client := container("client", "sleep", "3600")
+	client.Links = []string{"web:backend"}
+	offline := container("offline", "sleep", "3600")
+	offline.DisableNetworking = ptr.To(true)
+	task := n.task("links", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeBridge,
+		ContainerDefinitions: []ecsv1.ContainerDefinition{web, client, offline}})
+	got := n.wait(task, 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
+	framework.Eventually(t, 20*time.Second, "client reaches web as backend", func() error {
+		out, err := n.exec(got, "client", "wget", "-qO-", "http://backend:8080/")
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	})
+	if out, err := n.exec(got, "client", "grep", "web", "/etc/hosts"); err != nil || !strings.Contains(out, "backend") {
+		t.Errorf("client /etc/hosts: %q (%v), want web and backend", out, err)
+	}
+	out, err := n.exec(got, "offline", "cat", "/proc/net/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ifaces []string
+	for _, line := range strings.Split(out, "\n") {
+		if name, _, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && !strings.Contains(name, " ") && !strings.HasPrefix(name, "time=") {
+			ifaces = append(ifaces, name)
+		}
+	}
+	if len(ifaces) != 1 || ifaces[0] != "lo" {
+		t.Errorf("disableNetworking: interfaces %v, want only lo", ifaces)
+	}
+	n.deleteTask(task)
+}
