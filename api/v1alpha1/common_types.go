@@ -104,4 +104,7 @@ type Resources struct {
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=65535
 	PortsUDP []int32 `json:"portsUDP,omitempty"`
+	// gpu is the number of GPUs (ECS resourceRequirements GPU).
+	// +optional
+	GPU int64 `json:"gpu,omitempty"`
 }

@@ -133,6 +133,7 @@ type Reservation struct {
 	TCPPorts     []int32 `json:"tcpPorts,omitempty"`
 	UDPPorts     []int32 `json:"udpPorts,omitempty"`
 	DynamicPorts int     `json:"dynamicPorts,omitempty"`
+	GPU          int64   `json:"gpu,omitempty"`
 }
 
 // ReservationOf reads a task's reservation annotation.

@@ -244,7 +244,8 @@ type TaskDefinitionSpec struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.interactive) || !self.interactive",message="interactive (stdin) is not supported yet: remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.pseudoTerminal) || !self.pseudoTerminal",message="pseudoTerminal (a TTY) is not supported yet: remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, r.type != 'InferenceAccelerator')",message="resourceRequirements InferenceAccelerator: Elastic Inference exists only in AWS (and was retired there): remove it"
-// +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, r.type != 'GPU')",message="resourceRequirements GPU is not supported yet: Longshore instances register no GPUs"
+// +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, r.type != 'GPU' || r.value.matches('^[1-9][0-9]{0,2}$'))",message="resourceRequirements GPU: value is the number of GPUs, 1 to 999"
+// +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, !has(r.sharingStrategy))",message="resourceRequirements sharingStrategy is not supported: each GPU goes to one task"
 // +kubebuilder:validation:XValidation:rule="!has(self.firelensConfiguration)",message="firelensConfiguration (a FireLens log router) is not supported yet: run the router as an ordinary container; the other containers' output stays in the local log store"
 // +kubebuilder:validation:XValidation:rule="!has(self.credentialSpecs) || size(self.credentialSpecs) == 0",message="credentialSpecs need an Active Directory (gMSA) that Longshore cannot provide: remove them"
 // +kubebuilder:validation:XValidation:rule="!has(self.dockerSecurityOptions) || self.dockerSecurityOptions.all(o, o == 'no-new-privileges' || o == 'no-new-privileges:true')",message="dockerSecurityOptions: only no-new-privileges is supported; SELinux, AppArmor and seccomp labels are not"
@@ -456,8 +457,11 @@ type ContainerDefinition struct {
 	// +listMapKey=namespace
 	// +kubebuilder:validation:MaxItems=32
 	SystemControls []SystemControl `json:"systemControls,omitempty"`
-	// resourceRequirements ask for GPUs or Elastic Inference accelerators.
-	// Not supported yet: refused.
+	// resourceRequirements ask for GPUs: the task is placed only on an
+	// instance with that many GPUs free (ContainerInstance
+	// registeredResources.gpu); until one has them it stays PROVISIONING
+	// with a reason that says so. Elastic Inference accelerators are
+	// refused.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=2

@@ -220,6 +220,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			if res, ok := ecsv1.ReservationOf(t); ok {
 				used.CPU += res.CPU
 				used.Memory += res.Memory
+				used.GPU += res.GPU
 			}
 			if t.Status.LastStatus == ecsv1.TaskRunning {
 				st.RunningTasksCount++
@@ -228,7 +229,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			}
 		}
 		if reg := ci.Status.RegisteredResources; reg != nil {
-			st.RemainingResources = &ecsv1.Resources{CPU: reg.CPU - used.CPU, Memory: reg.Memory - used.Memory}
+			st.RemainingResources = &ecsv1.Resources{CPU: reg.CPU - used.CPU, Memory: reg.Memory - used.Memory, GPU: reg.GPU - used.GPU}
 			total.RegisteredResources.CPU += reg.CPU
 			total.RegisteredResources.Memory += reg.Memory
 			total.RemainingResources.CPU += st.RemainingResources.CPU

@@ -234,7 +234,8 @@ func (r *Reconciler) reconcileTask(ctx context.Context, task *ecsv1.Task, st *ec
 			st.Group = "family:" + rev.Spec.Family
 		}
 	}
-	reservation := ecsv1.Reservation{CPU: reqs.CPU, Memory: reqs.Memory, TCPPorts: reqs.TCPPorts, UDPPorts: reqs.UDPPorts, DynamicPorts: reqs.DynamicPorts}
+	reservation := ecsv1.Reservation{CPU: reqs.CPU, Memory: reqs.Memory, TCPPorts: reqs.TCPPorts, UDPPorts: reqs.UDPPorts,
+		DynamicPorts: reqs.DynamicPorts, GPU: reqs.GPU}
 
 	// 2. Bound already (ECS StartTask, or our bind seen again): hand over.
 	if task.Spec.ContainerInstance != "" {
@@ -539,7 +540,7 @@ func groupOf(t *ecsv1.Task) string {
 }
 
 func toRequirements(r ecsv1.Reservation) scheduler.Requirements {
-	return scheduler.Requirements{CPU: r.CPU, Memory: r.Memory, TCPPorts: r.TCPPorts, UDPPorts: r.UDPPorts, DynamicPorts: r.DynamicPorts}
+	return scheduler.Requirements{CPU: r.CPU, Memory: r.Memory, TCPPorts: r.TCPPorts, UDPPorts: r.UDPPorts, DynamicPorts: r.DynamicPorts, GPU: r.GPU}
 }
 
 // retain deletes a STOPPED task once the Cluster's stoppedTaskRetention

@@ -32,6 +32,10 @@ type HostInfo struct {
 	MemoryMiB int64
 	OS        string
 	Arch      string // ECS spelling: x86_64, arm64
+	// GPUs are the GPU device nodes the agent hands to tasks. DetectHost
+	// finds none yet: the agent cannot pass GPUs into containers, so it
+	// registers none, and GPU tasks are not placed on it.
+	GPUs []string
 }
 
 // DetectHost reads the host's facts: CPUs usable by this process, total

@@ -183,6 +183,7 @@ func (r *Registrar) agentStatus(runtimeVersion string, registeredAt *metav1.Time
 			Memory:   mem,
 			Ports:    sortedUnique(r.Config.ReservedPorts),
 			PortsUDP: sortedUnique(r.Config.ReservedPortsUDP),
+			GPU:      int64(len(r.Host.GPUs)),
 		},
 		Attributes:     attrs,
 		AgentVersion:   version.Version,

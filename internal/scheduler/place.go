@@ -68,6 +68,8 @@ const (
 	CauseCPU Cause = "InsufficientCPU"
 	// CauseMemory: not enough memory left.
 	CauseMemory Cause = "InsufficientMemory"
+	// CauseGPU: not enough GPUs left.
+	CauseGPU Cause = "InsufficientGPU"
 	// CausePort: a static host port is reserved or in use.
 	CausePort Cause = "PortInUse"
 	// CauseDynamicPorts: not enough free ports in the dynamic range.
@@ -386,6 +388,14 @@ func (s *Snapshot) evaluate(i int, t *Task, cons []constraint, all bool, why *ex
 	if free := in.Registered.CPU - in.UsedCPU; r.CPU > free {
 		if why != nil {
 			why.add(CauseCPU, fmt.Sprintf("has insufficient CPU units available (needs %d, has %d)", r.CPU, max(free, 0)))
+		}
+		if failed++; !all {
+			return failed
+		}
+	}
+	if free := in.Registered.GPU - in.UsedGPU; r.GPU > free {
+		if why != nil {
+			why.add(CauseGPU, fmt.Sprintf("has insufficient GPUs available (needs %d, has %d)", r.GPU, max(free, 0)))
 		}
 		if failed++; !all {
 			return failed

@@ -19,6 +19,7 @@ package scheduler
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
@@ -46,6 +47,8 @@ type Requirements struct {
 	// Capabilities are the linuxParameters.capabilities.add of all
 	// containers, upper-case without the CAP_ prefix, sorted, unique.
 	Capabilities []string
+	// GPU is the number of GPUs of the containers' resourceRequirements.
+	GPU int64
 }
 
 // TaskRequirements computes what a task of definition td with overrides ov
@@ -163,6 +166,17 @@ func TaskRequirements(td *ecsv1.TaskDefinitionSpec, ov *ecsv1.TaskOverride) (Req
 	slices.Sort(r.TCPPorts)
 	slices.Sort(r.UDPPorts)
 
+	for _, d := range td.ContainerDefinitions {
+		for _, rr := range d.ResourceRequirements {
+			if rr.Type == "GPU" {
+				n, err := strconv.ParseInt(rr.Value, 10, 64)
+				if err != nil || n < 1 {
+					return r, fmt.Errorf("container %s: resourceRequirements GPU %q is not a number of GPUs", d.Name, rr.Value)
+				}
+				r.GPU += n
+			}
+		}
+	}
 	r.CPU, r.Memory = cpuSum, memSum
 	cpuStr, memStr := td.CPU, td.Memory
 	if ov != nil && ov.CPU != "" {

@@ -65,8 +65,9 @@ type Instance struct {
 	// before NewSnapshot or, preferably, leave them empty and call Assume
 	// for every bound task that is not STOPPED — not both.
 
-	// UsedCPU and UsedMemory are the CPU units and MiB of the tasks here.
-	UsedCPU, UsedMemory int64
+	// UsedCPU and UsedMemory are the CPU units and MiB of the tasks here;
+	// UsedGPU their GPUs.
+	UsedCPU, UsedMemory, UsedGPU int64
 	// UsedTCP and UsedUDP are the host ports the tasks here hold.
 	UsedTCP, UsedUDP map[int32]bool
 	// UsedDynamicPorts counts dynamic host ports held by tasks here whose
@@ -214,6 +215,7 @@ func (s *Snapshot) Assume(instance string, group string, r Requirements) {
 	in, m := s.Instances[i], &s.meta[i]
 	in.UsedCPU += r.CPU
 	in.UsedMemory += r.Memory
+	in.UsedGPU += r.GPU
 	for _, p := range r.TCPPorts {
 		if in.UsedTCP == nil {
 			in.UsedTCP = map[int32]bool{}

@@ -158,7 +158,9 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 		{"host-wide sysctl", td("t", "containerDefinitions:\n- "+container+"  systemControls: [{namespace: vm.swappiness, value: \"10\"}]\n"), "systemControls takes only namespaced sysctls"},
 		{"net sysctl with host network", td("t", "networkMode: host\ncontainerDefinitions:\n- "+container+"  systemControls: [{namespace: net.core.somaxconn, value: \"1024\"}]\n"), "systemControls net.* would change the host's own network settings"},
 		{"apparmor security option", td("t", "containerDefinitions:\n- "+container+"  dockerSecurityOptions: [\"apparmor:unconfined\"]\n"), "dockerSecurityOptions: only no-new-privileges is supported"},
-		{"GPU", td("t", "containerDefinitions:\n- "+container+"  resourceRequirements: [{type: GPU, value: \"1\"}]\n"), "resourceRequirements GPU is not supported yet"},
+		// GPUs are accepted (placed where instances register them) now; a count that is not one is not.
+		{"GPU count", td("t", "containerDefinitions:\n- "+container+"  resourceRequirements: [{type: GPU, value: \"all\"}]\n"), "value is the number of GPUs, 1 to 999"},
+		{"GPU sharing", td("t", "containerDefinitions:\n- "+container+"  resourceRequirements: [{type: GPU, value: \"1\", sharingStrategy: {type: TIME_SLICING}}]\n"), "sharingStrategy is not supported"},
 		{"firelensConfiguration", td("t", "containerDefinitions:\n- "+container+"  firelensConfiguration: {type: fluentbit}\n"), "firelensConfiguration (a FireLens log router) is not supported yet"},
 		{"pseudoTerminal", td("t", "containerDefinitions:\n- "+container+"  pseudoTerminal: true\n"), "pseudoTerminal (a TTY) is not supported yet"},
 		{"interactive", td("t", "containerDefinitions:\n- "+container+"  interactive: true\n"), "interactive (stdin) is not supported yet"},

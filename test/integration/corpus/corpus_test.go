@@ -119,7 +119,7 @@ var corpus = map[string]expectation{
 		render:   map[string]string{"$$$NETWORK_MODE$$$": "none"}},
 	"15-ecsagent-host-introspection.json": {warnings: []string{awslogs, placehold + " $$$TEST_REGION$$$"},
 		mapped: []string{"containerDefinitions[agent-introspection-validator].logConfiguration.logDriver"}},
-	"16-ecsagent-nvidia-gpu.json": {refused: []string{"resourceRequirements GPU " + notYet}},
+	"16-ecsagent-nvidia-gpu.json": {},
 	"17-ecsagent-private-registry-auth.json": {warnings: []string{execRole, placehold + " $$$REPOSITORY_CREDENTIALS$$$"},
 		mapped: []string{execRole, "containerDefinitions[private-registry-auth-asm-validator].repositoryCredentials.credentialsParameter"}},
 	"18-firelens-appmesh-colorteller-fargate.json": {refused: []string{"proxyConfiguration (App Mesh) " + notYet,

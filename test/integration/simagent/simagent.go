@@ -46,7 +46,9 @@ type Options struct {
 	AvailabilityZone string
 	Cores            int
 	MemoryMiB        int64
-	LeaseNamespace   string
+	// GPUs the simulated host registers.
+	GPUs           int
+	LeaseNamespace string
 	// Poll is how often bound Tasks are looked at (default 100 ms).
 	Poll time.Duration
 	// Hold, when set, keeps tasks PENDING instead of moving them to RUNNING.
@@ -91,7 +93,8 @@ func Start(ctx context.Context, c client.Client, name string, opts Options) (*Ag
 		opts.Poll = 100 * time.Millisecond
 	}
 	reg := &agent.Registrar{Client: c, Runtime: &lsruntime.Fake{VersionStr: "containerd sim"}, Clock: clock.RealClock{},
-		Host:   agent.HostInfo{Hostname: name, CPUCores: opts.Cores, MemoryMiB: opts.MemoryMiB, OS: "linux", Arch: "x86_64"},
+		Host: agent.HostInfo{Hostname: name, CPUCores: opts.Cores, MemoryMiB: opts.MemoryMiB, OS: "linux", Arch: "x86_64",
+			GPUs: make([]string, opts.GPUs)},
 		Config: agent.Config{InstanceName: name, Cluster: opts.Cluster, AvailabilityZone: opts.AvailabilityZone}}
 	if err := reg.Register(ctx); err != nil {
 		return nil, err
