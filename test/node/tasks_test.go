@@ -297,7 +297,7 @@ func TestBridgeLinksAndDisableNetworking(t *testing.T) {
 		}
 		return nil
 	})
-	if out, err := n.exec(got, "client", "grep", "web", "/etc/hosts"); err != nil || !strings.Contains(out, "backend") {
+	if out, err := n.exec(got, "client", "cat", "/etc/hosts"); err != nil || !strings.Contains(out, "\tweb\n") || !strings.Contains(out, "\tbackend\n") {
 		t.Errorf("client /etc/hosts: %q (%v), want web and backend", out, err)
 	}
 	out, err := n.exec(got, "offline", "cat", "/proc/net/dev")
