@@ -40,13 +40,9 @@ import (
 // every image swapped for the local test image.
 func corpusSpec(t *testing.T, file string) ecsv1.TaskDefinitionSpec {
 	t.Helper()
-	dir := os.Getenv("LONGSHORE_ECS_CORPUS")
-	if dir == "" {
-		dir = filepath.Join(framework.RepoRoot(), "..", "shared", "ecs-corpus")
-	}
-	data, err := os.ReadFile(filepath.Join(dir, file))
+	data, err := os.ReadFile(filepath.Join(framework.ECSCorpusDir(t), file))
 	if err != nil {
-		t.Fatalf("the ECS corpus (set LONGSHORE_ECS_CORPUS): %v", err)
+		t.Fatal(err)
 	}
 	first, err := ecsconvert.Convert(data, ecsconvert.Options{})
 	if err != nil {

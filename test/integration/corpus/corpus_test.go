@@ -60,17 +60,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// corpusDir is ../shared/ecs-corpus/ beside the checkout (LONGSHORE_ECS_CORPUS overrides it).
-func corpusDir(t *testing.T) string {
-	if d := os.Getenv("LONGSHORE_ECS_CORPUS"); d != "" {
-		return d
-	}
-	d := filepath.Join(framework.RepoRoot(), "..", "shared", "ecs-corpus")
-	if _, err := os.Stat(d); err != nil {
-		t.Fatalf("the ECS corpus is not at %s (set LONGSHORE_ECS_CORPUS): %v", d, err)
-	}
-	return d
-}
+func corpusDir(t *testing.T) string { return framework.ECSCorpusDir(t) }
 
 // expectation for one corpus file.
 type expectation struct {

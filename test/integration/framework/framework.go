@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -51,6 +52,21 @@ type Env struct {
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+}
+
+// ECSCorpusDir is ../shared/ecs-corpus/ beside the checkout, the real ECS
+// task definitions the tests read at run time (LONGSHORE_ECS_CORPUS
+// overrides it). It fails the test when the directory is not there.
+func ECSCorpusDir(t testing.TB) string {
+	t.Helper()
+	d := os.Getenv("LONGSHORE_ECS_CORPUS")
+	if d == "" {
+		d = filepath.Join(RepoRoot(), "..", "shared", "ecs-corpus")
+	}
+	if _, err := os.Stat(d); err != nil {
+		t.Fatalf("the ECS corpus is not at %s (set LONGSHORE_ECS_CORPUS): %v", d, err)
+	}
+	return d
 }
 
 // Start starts etcd and kube-apiserver from $KUBEBUILDER_ASSETS and installs
