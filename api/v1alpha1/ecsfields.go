@@ -166,6 +166,12 @@ func (s *TaskDefinitionSpec) MappedFields() []MappedField {
 				add(at+"secrets["+sec.Name+"].valueFrom", sec.ValueFrom, fmt.Sprintf("key %s of the Secret %s of the task's namespace", k, n))
 			}
 		}
+		for i, f := range c.EnvironmentFiles {
+			if n, err := EnvironmentFileConfigMap(f.Value); err == nil {
+				add(fmt.Sprintf("%senvironmentFiles[%d]", at, i), f.Value,
+					"the ConfigMap "+n+" of the task's namespace: each key is a variable")
+			}
+		}
 		for _, p := range c.PortMappings {
 			if p.AppProtocol != "" {
 				add(fmt.Sprintf("%sportMappings[%d].appProtocol", at, p.ContainerPort), p.AppProtocol,

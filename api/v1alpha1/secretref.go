@@ -97,6 +97,18 @@ func SecretName(ref string) (string, error) {
 	return n, nil
 }
 
+// EnvironmentFileConfigMap maps an environmentFiles S3 object ARN,
+// arn:aws:s3:::<bucket>/<key>, onto the ConfigMap of the task's namespace
+// that holds its variables: SecretName("<bucket>/<key>")
+// ("arn:aws:s3:::my-bucket/app/prod.env" → "my-bucket-app-prod.env").
+func EnvironmentFileConfigMap(value string) (string, error) {
+	arn, ok := parseARN(value)
+	if !ok || arn.service != "s3" {
+		return "", fmt.Errorf("%q is not the ARN of an S3 object", value)
+	}
+	return SecretName(arn.resource)
+}
+
 type arnParts struct{ service, resource string }
 
 // parseARN splits arn:<partition>:<service>:<region>:<account>:<resource>.

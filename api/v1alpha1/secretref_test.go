@@ -65,3 +65,20 @@ func TestSecretName(t *testing.T) {
 		}
 	}
 }
+
+func TestEnvironmentFileConfigMap(t *testing.T) {
+	for in, want := range map[string]string{
+		"arn:aws:s3:::my-bucket/app/prod.env":   "my-bucket-app-prod.env",
+		"arn:aws-cn:s3:::Bucket/Team_A/web.env": "bucket-team-a-web.env",
+		"arn:aws:s3:::b/k.env":                  "b-k.env",
+	} {
+		if got, err := EnvironmentFileConfigMap(in); err != nil || got != want {
+			t.Errorf("EnvironmentFileConfigMap(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"s3://b/k.env", "arn:aws:ssm:us-east-1:1:parameter/x"} {
+		if _, err := EnvironmentFileConfigMap(bad); err == nil {
+			t.Errorf("EnvironmentFileConfigMap(%q): want an error", bad)
+		}
+	}
+}

@@ -240,7 +240,6 @@ type TaskDefinitionSpec struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.portMappings) || self.portMappings.all(p, self.portMappings.exists_one(q, q.containerPort == p.containerPort && q.protocol == p.protocol))",message="portMappings must not repeat a containerPort and protocol"
 // +kubebuilder:validation:XValidation:rule="!has(self.portMappings) || self.portMappings.all(p, !has(p.hostPort) || p.hostPort == 0 || self.portMappings.exists_one(q, has(q.hostPort) && q.hostPort == p.hostPort && q.protocol == p.protocol))",message="portMappings must not repeat a hostPort and protocol"
 // +kubebuilder:validation:XValidation:rule="!has(self.disableNetworking) || !self.disableNetworking || !has(self.portMappings) || size(self.portMappings) == 0",message="a container with disableNetworking has no network to publish portMappings on"
-// +kubebuilder:validation:XValidation:rule="!has(self.environmentFiles) || size(self.environmentFiles) == 0",message="environmentFiles are S3 objects, which Longshore cannot read yet: put the variables in environment, or in a Secret and reference them from secrets"
 // +kubebuilder:validation:XValidation:rule="!has(self.interactive) || !self.interactive",message="interactive (stdin) is not supported yet: remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.pseudoTerminal) || !self.pseudoTerminal",message="pseudoTerminal (a TTY) is not supported yet: remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, r.type != 'InferenceAccelerator')",message="resourceRequirements InferenceAccelerator: Elastic Inference exists only in AWS (and was retired there): remove it"
@@ -416,8 +415,10 @@ type ContainerDefinition struct {
 	// +kubebuilder:validation:items:MaxLength=255
 	// +kubebuilder:validation:items:Pattern=`^[a-zA-Z0-9][a-zA-Z0-9_-]*(:[a-zA-Z0-9][a-zA-Z0-9_.-]*)?$`
 	Links []string `json:"links,omitempty"`
-	// environmentFiles are S3 objects of variables. Not supported yet:
-	// refused.
+	// environmentFiles are S3 objects of variables. Mapped: each names a
+	// ConfigMap of the task's namespace (see EnvironmentFileConfigMap)
+	// whose keys are the variables; later files override earlier ones and
+	// environment overrides them all, as in ECS.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=10
@@ -588,9 +589,10 @@ type ExportedAttribute struct {
 
 // EnvironmentFile is an S3 object of environment variables.
 type EnvironmentFile struct {
-	// value is the S3 object's ARN.
+	// value is the S3 object's ARN, arn:aws:s3:::<bucket>/<key>.
 	// +required
 	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.matches('^arn:aws[a-z-]*:s3:::[^/]+/.+$')",message="environmentFiles value must be the ARN of an S3 object, arn:aws:s3:::<bucket>/<key>"
 	Value string `json:"value"`
 	// type is s3.
 	// +required

@@ -40,6 +40,9 @@ type containerInput struct {
 	NetNSPath string
 	// SecretEnv are the values of Def.Secrets, by variable name.
 	SecretEnv map[string]string
+	// FileEnv are the variables of Def.EnvironmentFiles, later files
+	// already over earlier ones.
+	FileEnv map[string]string
 	// VolumeDirs maps each task volume name to its host directory.
 	VolumeDirs map[string]string
 	// EtcDir holds this container's hosts, resolv.conf and hostname files.
@@ -79,8 +82,11 @@ func containerOverride(task *ecsv1.Task, name string) *ecsv1.ContainerOverride {
 
 // effectiveEnv merges the definition's environment, the override's (which
 // wins by name) and the secrets, sorted by name.
-func effectiveEnv(def *ecsv1.ContainerDefinition, ov *ecsv1.ContainerOverride, secrets map[string]string) []string {
+func effectiveEnv(def *ecsv1.ContainerDefinition, ov *ecsv1.ContainerOverride, files, secrets map[string]string) []string {
 	env := map[string]string{}
+	for k, v := range files {
+		env[k] = v
+	}
 	for _, kv := range def.Environment {
 		env[kv.Name] = kv.Value
 	}
@@ -124,7 +130,7 @@ func buildContainerSpec(in containerInput) (lsruntime.ContainerSpec, error) {
 		Labels:         labels,
 		Entrypoint:     def.EntryPoint,
 		Command:        def.Command,
-		Env:            effectiveEnv(def, ov, in.SecretEnv),
+		Env:            effectiveEnv(def, ov, in.FileEnv, in.SecretEnv),
 		User:           def.User,
 		WorkingDir:     def.WorkingDirectory,
 		NetNSPath:      in.NetNSPath,

@@ -527,6 +527,10 @@ func (t *taskRun) createContainers(ctx context.Context, td *ecsv1.TaskDefinition
 		if err != nil {
 			return err
 		}
+		fileEnv, err := t.fileEnv(ctx, d)
+		if err != nil {
+			return err
+		}
 		etc := filepath.Join(dir, "etc", d.Name)
 		if err := os.MkdirAll(etc, 0o755); err != nil {
 			return err
@@ -566,7 +570,7 @@ func (t *taskRun) createContainers(ctx context.Context, td *ecsv1.TaskDefinition
 		}
 		var logURI = t.r.LogURI
 		in := containerInput{Task: task, Revision: t.status.TaskDefinitionRevision, TD: td, Def: d, Attempt: t.nextAttempt[d.Name],
-			NetNSPath: netns[d.Name], SecretEnv: secretEnv, VolumeDirs: volumeDirs, EtcDir: etc,
+			NetNSPath: netns[d.Name], SecretEnv: secretEnv, FileEnv: fileEnv, VolumeDirs: volumeDirs, EtcDir: etc,
 			CgroupParent: cgroupParent(task), VolumesFromMounts: fromMounts}
 		if logURI != nil && (d.LogConfiguration == nil || d.LogConfiguration.LogDriver != ecsv1.LogDriverNone) {
 			u, err := logURI(task, d)
@@ -766,6 +770,33 @@ func (t *taskRun) secretEnv(ctx context.Context, d *ecsv1.ContainerDefinition) (
 				s.Name, d.Name, t.task.Namespace, name, from, key)
 		}
 		out[s.Name] = string(val)
+	}
+	return out, nil
+}
+
+// fileEnv reads the variables of a container's environmentFiles from the
+// ConfigMaps they map onto; a later file overrides an earlier one.
+func (t *taskRun) fileEnv(ctx context.Context, d *ecsv1.ContainerDefinition) (map[string]string, error) {
+	if len(d.EnvironmentFiles) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, f := range d.EnvironmentFiles {
+		name, err := ecsv1.EnvironmentFileConfigMap(f.Value)
+		if err != nil {
+			return nil, userErrorf("ResourceInitializationError: failed to download env files for container %s: %v", d.Name, err)
+		}
+		cm := &corev1.ConfigMap{}
+		if err := t.r.APIReader.Get(ctx, client.ObjectKey{Namespace: t.task.Namespace, Name: name}, cm); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil, userErrorf("ResourceInitializationError: failed to download env files for container %s: ConfigMap %s/%s (mapped from %s) not found",
+					d.Name, t.task.Namespace, name, f.Value)
+			}
+			return nil, err
+		}
+		for k, v := range cm.Data {
+			out[k] = v
+		}
 	}
 	return out, nil
 }

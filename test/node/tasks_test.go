@@ -315,3 +315,34 @@ func TestBridgeLinksAndDisableNetworking(t *testing.T) {
 	}
 	n.deleteTask(task)
 }
+
+// TestEnvironmentFiles: an environmentFiles S3 ARN reads the ConfigMap it
+// maps onto (environment wins over it); a missing one fails the task,
+// naming both.
+func TestEnvironmentFiles(t *testing.T) {
+	n := newNode(t, "node-envfiles")
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: n.NS, Name: "my-bucket-app-prod.env"},
+		Data: map[string]string{"FROM_FILE": "yes", "BOTH": "file"}}
+	if err := env.Client.Create(t.Context(), cm); err != nil {
+		t.Fatal(err)
+	}
+	c := container("main", "sleep", "3600")
+	c.EnvironmentFiles = []ecsv1.EnvironmentFile{{Type: "s3", Value: "arn:aws:s3:::my-bucket/app/prod.env"}}
+	c.Environment = []ecsv1.KeyValuePair{{Name: "BOTH", Value: "environment"}}
+	task := n.task("envfiles", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, ContainerDefinitions: []ecsv1.ContainerDefinition{c}})
+	got := n.wait(task, 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
+	out, err := n.exec(got, "main", "env")
+	if err != nil || !strings.Contains(out, "FROM_FILE=yes\n") || !strings.Contains(out, "BOTH=environment\n") {
+		t.Errorf("env inside the container: %q (%v), want FROM_FILE=yes and BOTH=environment", out, err)
+	}
+	n.deleteTask(task)
+
+	c.EnvironmentFiles = []ecsv1.EnvironmentFile{{Type: "s3", Value: "arn:aws:s3:::my-bucket/app/missing.env"}}
+	task = n.task("envfiles-missing", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, ContainerDefinitions: []ecsv1.ContainerDefinition{c}})
+	got = n.wait(task, 60*time.Second, "STOPPED", phase(ecsv1.TaskStopped))
+	want := fmt.Sprintf("ConfigMap %s/my-bucket-app-missing.env (mapped from arn:aws:s3:::my-bucket/app/missing.env) not found", n.NS)
+	if got.Status.StopCode != ecsv1.StopCodeTaskFailedToStart || !strings.Contains(got.Status.StoppedReason, want) {
+		t.Errorf("stopCode %q reason %q, want TaskFailedToStart with %q", got.Status.StopCode, got.Status.StoppedReason, want)
+	}
+	n.deleteTask(task)
+}

@@ -166,7 +166,8 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 		{"interactive", td("t", "containerDefinitions:\n- "+container+"  interactive: true\n"), "interactive (stdin) is not supported yet"},
 		{"disableNetworking in awsvpc", td("t", "networkMode: awsvpc\ncontainerDefinitions:\n- "+container+"  disableNetworking: true\n"), "disableNetworking works with networkMode bridge only"},
 		{"disableNetworking with ports", td("t", "containerDefinitions:\n- "+container+"  disableNetworking: true\n  portMappings: [{containerPort: 80}]\n"), "a container with disableNetworking has no network to publish portMappings on"},
-		{"environmentFiles", td("t", "containerDefinitions:\n- "+container+"  environmentFiles: [{type: s3, value: \"arn:aws:s3:::b/k.env\"}]\n"), "environmentFiles are S3 objects"},
+		// environmentFiles are accepted (mapped onto ConfigMaps) now; a value that is not an S3 object's ARN is not.
+		{"environmentFiles not an S3 ARN", td("t", "containerDefinitions:\n- "+container+"  environmentFiles: [{type: s3, value: \"s3://b/k.env\"}]\n"), "environmentFiles value must be the ARN of an S3 object"},
 		{"credentialSpecs", td("t", "containerDefinitions:\n- "+container+"  credentialSpecs: [\"credentialspec:arn:aws:s3:::b/k\"]\n"), "credentialSpecs need an Active Directory"},
 		{"containerPortRange", td("t", "containerDefinitions:\n- "+container+"  portMappings: [{containerPort: 80, containerPortRange: \"8000-8010\"}]\n"), "containerPortRange is not supported yet"},
 		{"linux devices", td("t", "containerDefinitions:\n- "+container+"  linuxParameters: {devices: [{hostPath: /dev/fuse}]}\n"), "linuxParameters.devices is not supported yet"},
