@@ -299,9 +299,15 @@ func TestMintsRevisionsAndNeverReusesNumbers(t *testing.T) {
 	if got := rev.Annotations[taskdefinition.AnnotationSpecHash]; got != hash {
 		t.Errorf("spec-hash annotation %q, want %q", got, hash)
 	}
-	if rev.Status.Status != ecsv1.RevisionActive {
-		t.Errorf("status.status %q, want ACTIVE", rev.Status.Status)
-	}
+	// The revision's status is written by its own controller after the
+	// revision exists: rev, read when it appeared, may predate it.
+	framework.Eventually(t, wait, "web:1 ACTIVE", func() error {
+		st, err := revisionStatus(t, ns, "web", 1)
+		if err == nil && st != ecsv1.RevisionActive {
+			err = fmt.Errorf("status.status %q, want ACTIVE", st)
+		}
+		return err
+	})
 	if got := counter(t, ns, "web"); got != "1" {
 		t.Errorf("counter %q, want 1", got)
 	}
