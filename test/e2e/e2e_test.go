@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -51,6 +52,7 @@ func TestE2E(t *testing.T) {
 		{"kubectl scale", testScale},
 		{"a bad revision during a deployment keeps every task answering and rolls back", testBadRevisionDuringDeployment},
 		{"agent kill -9 restarts no container", testAgentKill},
+		{"an ECS task definition registers with kubectl ecs and runs", testKubectlECSPlugin},
 		{"bad input is refused or reported", testBadInput},
 		{"lost instance fails over, returns clean", testFailover},
 	} {
@@ -349,6 +351,41 @@ func testBadRevisionDuringDeployment(t *testing.T) {
 		}
 	}
 	mustKubectl(t, cbweb, "delete", "-f", "-", "--wait", "--timeout", "2m")
+}
+
+// testKubectlECSPlugin is a user bringing an ECS task definition: the ECS
+// agent's own ulimit test (corpus 10) registered with
+// `kubectl ecs register-task-definition` (kubectl finds bin/kubectl-ecs on
+// PATH), its image swapped with --image-map, run as a Task on make dev: its
+// container exits 42 when it sees the nofile limits it asks for.
+func testKubectlECSPlugin(t *testing.T) {
+	file := filepath.Join(framework.ECSCorpusDir(t), "10-ecsagent-nofile-ulimit.json")
+	cmd := exec.Command(sys.kubectlBin, "ecs", "register-task-definition", "--cli-input-json", "file://"+file,
+		"--image-map", "busybox=localhost/longshore/busybox:latest", "-n", "default")
+	cmd.Dir = sys.root
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+sys.kubeconfig, "PATH="+filepath.Join(sys.root, "bin")+":"+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Registered task definition ecsftest-ulimit-test:1 in namespace default") {
+		t.Fatalf("kubectl ecs register-task-definition: %v\n%s", err, out)
+	}
+	mustKubectl(t, `apiVersion: ecs.longshore.io/v1alpha1
+kind: Task
+metadata: {name: nofile}
+spec: {taskDefinition: ecsftest-ulimit-test}
+`, "apply", "-f", "-")
+	got := waitTask(t, "nofile", 2*time.Minute, isStopped)
+	code := (*int32)(nil)
+	for _, c := range got.Status.Containers {
+		if c.Name == "exit" {
+			code = c.ExitCode
+		}
+	}
+	if code == nil || *code != 42 || got.Status.StopCode != ecsv1.StopCodeEssentialContainerExited {
+		t.Errorf("container exit: exit code %v, task %s (%s); want 42 and EssentialContainerExited", code, got.Status.StopCode, got.Status.StoppedReason)
+	}
+	addReport("corpus 10 (ulimits) registered with kubectl ecs and run on make dev: exit 42, %s", got.Status.StopCode)
+	mustKubectl(t, "", "delete", "ecstask", "nofile", "--wait", "--timeout", "2m")
+	mustKubectl(t, "", "delete", "td", "ecsftest-ulimit-test", "--wait", "--timeout", "2m")
 }
 
 func getService(t *testing.T, name string) *ecsv1.Service {
