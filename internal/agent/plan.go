@@ -41,10 +41,14 @@ type observed struct {
 	ExitCode  int32
 	OOMKilled bool
 	Health    ecsv1.HealthStatus
+	// StartFailed is why a non-essential container could not start (its
+	// process could not be created): it is done, never to run, and what
+	// depends on it can never start.
+	StartFailed string
 }
 
 func (o observed) started() bool {
-	return o.State == lsruntime.StateRunning || o.State == lsruntime.StateStopped
+	return o.StartFailed == "" && (o.State == lsruntime.StateRunning || o.State == lsruntime.StateStopped)
 }
 
 // startPlan is the outcome of planStart.
@@ -90,7 +94,7 @@ func planStart(cs []observed, waitingSince, now time.Time) startPlan {
 	}
 	allStarted := true
 	for _, c := range cs {
-		if c.started() {
+		if c.started() || c.StartFailed != "" {
 			continue
 		}
 		allStarted = false
@@ -125,6 +129,9 @@ func dependenciesMet(def *ecsv1.ContainerDefinition, byName map[string]observed)
 		dep, found := byName[d.ContainerName]
 		if !found {
 			return false, fmt.Sprintf("dependsOn names unknown container %s", d.ContainerName)
+		}
+		if dep.StartFailed != "" {
+			return false, fmt.Sprintf("dependency %s could not start (%s), condition %s cannot be met", dep.Def.Name, dep.StartFailed, d.Condition)
 		}
 		switch d.Condition {
 		case ecsv1.DependencyStart:

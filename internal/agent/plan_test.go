@@ -72,6 +72,22 @@ func TestPlanStart(t *testing.T) {
 			cs:   []observed{obs(app, running, 0, ""), obs(def("side", false), running, 0, "")},
 			want: startPlan{Running: true, Health: ecsv1.HealthUnknown},
 		},
+		"a non-essential container that could not start: the task runs without it": {
+			cs: []observed{obs(app, running, 0, ""), func() observed {
+				o := obs(def("data", false), created, 0, "")
+				o.StartFailed = "CannotStartContainerError: container data: exec: not found"
+				return o
+			}()},
+			want: startPlan{Running: true, Health: ecsv1.HealthUnknown},
+		},
+		"a container depending on one that could not start fails to start": {
+			cs: []observed{obs(def("app", true, "data:START"), created, 0, ""), func() observed {
+				o := obs(def("data", false), created, 0, "")
+				o.StartFailed = "exec: not found"
+				return o
+			}()},
+			want: startPlan{Stop: &stopDecision{Code: ecsv1.StopCodeTaskFailedToStart,
+				Reason: "CannotStartContainerError: container app: dependency data could not start (exec: not found), condition START cannot be met"}}},
 		"START waits for the dependency to start": {
 			cs:   []observed{obs(app, created, 0, ""), obs(def("side", false, "app:START"), created, 0, "")},
 			want: startPlan{Start: []string{"app"}, Waiting: []string{"side"}, Health: ecsv1.HealthUnknown},

@@ -134,9 +134,19 @@ func (t *taskRun) start(ctx context.Context) (ctrl.Result, error) {
 	for _, name := range plan.Start {
 		c := t.containers[name]
 		if err := r.Runtime.Start(ctx, c.ID); err != nil {
+			reason := fmt.Sprintf("CannotStartContainerError: container %s: %v", name, err)
+			if d := byNameDefs(defs)[name]; d != nil && !d.IsEssential() {
+				// As ECS: a non-essential container that cannot start is
+				// STOPPED with the reason; the task goes on without it.
+				t.log.Info("A non-essential container could not start; the task goes on without it", "container", name, "error", err.Error())
+				if werr := t.markStartFailed(name, reason); werr != nil {
+					return ctrl.Result{}, werr
+				}
+				r.event(task, corev1.EventTypeWarning, "ContainerStartFailed", reason)
+				continue
+			}
 			t.reportContainers(byNameDefs(defs))
-			return ctrl.Result{}, t.fail(ctx, ecsv1.StopCodeTaskFailedToStart,
-				fmt.Sprintf("CannotStartContainerError: container %s: %v", name, err))
+			return ctrl.Result{}, t.fail(ctx, ecsv1.StopCodeTaskFailedToStart, reason)
 		}
 		t.markStarted(name)
 	}
@@ -214,9 +224,33 @@ func (t *taskRun) observed(defs []ecsv1.ContainerDefinition) []observed {
 			o.Exists, o.State, o.ExitCode, o.OOMKilled = true, c.State, c.ExitCode, c.OOMKilled
 			o.Health = t.r.health.Status(c.ID)
 		}
+		o.StartFailed = t.startFailed(defs[i].Name)
 		out = append(out, o)
 	}
 	return out
+}
+
+// startFailedMarker records, in the task directory, that a non-essential
+// container could not start, so that later passes neither retry it nor
+// wait for it (the containerd container stays, created, until cleanup).
+func (t *taskRun) startFailedMarker(name string) string {
+	return filepath.Join(t.r.taskDir(t.task), "start-failed-"+name)
+}
+
+func (t *taskRun) markStartFailed(name, reason string) error {
+	if err := os.MkdirAll(t.r.taskDir(t.task), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(t.startFailedMarker(name), []byte(reason), 0o600)
+}
+
+// startFailed is the reason a container could not start, or "".
+func (t *taskRun) startFailed(name string) string {
+	b, err := os.ReadFile(t.startFailedMarker(name))
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // markStarted records a container's start time in the status.
@@ -286,6 +320,9 @@ func (t *taskRun) reportContainers(defs map[string]*ecsv1.ContainerDefinition) {
 			}
 		} else if ecsv1.PhaseIndex(t.status.LastStatus) >= ecsv1.PhaseIndex(ecsv1.TaskDeactivating) {
 			cs.LastStatus = ecsv1.ContainerStopped
+		}
+		if why := t.startFailed(name); why != "" {
+			cs.LastStatus, cs.Reason, cs.ExitCode = ecsv1.ContainerStopped, why, nil
 		}
 		out = append(out, cs)
 	}

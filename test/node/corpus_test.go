@@ -198,7 +198,19 @@ func TestCorpusTasksRun(t *testing.T) {
 		check func(t *testing.T, got *ecsv1.Task)
 	}{
 		// host: {} volumes, volumesFrom a container whose command is nonsense.
-		{"04-ecsagent-datavolume-volumesfrom.json", "datavolume", ecsv1.TaskStopped, exits42("exit")},
+		// Its data-volume-source container's command is nonsense on purpose
+		// (non-essential: it cannot start, and the task goes on without it).
+		{"04-ecsagent-datavolume-volumesfrom.json", "datavolume", ecsv1.TaskStopped, func(t *testing.T, got *ecsv1.Task) {
+			exits42("exit")(t, got)
+			if got.Status.StopCode != ecsv1.StopCodeEssentialContainerExited {
+				t.Errorf("stopCode %s (%s), want EssentialContainerExited: a non-essential container that cannot start must not fail the task",
+					got.Status.StopCode, got.Status.StoppedReason)
+			}
+			if c := containerStatus(got, "data-volume-source"); c == nil || c.LastStatus != ecsv1.ContainerStopped ||
+				!strings.HasPrefix(c.Reason, "CannotStartContainerError: container data-volume-source") {
+				t.Errorf("data-volume-source %+v, want STOPPED with CannotStartContainerError", c)
+			}
+		}},
 		// linuxParameters.tmpfs with size 100 and mountOptions ro, noexec.
 		{"08-ecsagent-tmpfs.json", "tmpfs", ecsv1.TaskStopped, exits42("exit")},
 		// disableNetworking: no address but loopback (bridge mode).
