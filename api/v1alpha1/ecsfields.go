@@ -61,6 +61,11 @@ func (s *TaskDefinitionSpec) Registered() *TaskDefinitionSpec {
 	return out
 }
 
+// ExportOnlyFieldNames are the JSON names of the fields that only exports
+// carry (describe-task-definition, the console), in a stable order.
+var ExportOnlyFieldNames = []string{"taskDefinitionArn", "revision", "status", "compatibilities", "requiresAttributes",
+	"registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt"}
+
 // ExportOnlyFields names the export-only fields s carries.
 func (s *TaskDefinitionSpec) ExportOnlyFields() []string {
 	var out []string

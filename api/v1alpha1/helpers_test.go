@@ -17,7 +17,10 @@ limitations under the License.
 package v1alpha1
 
 import (
+	"slices"
 	"testing"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 )
 
 func TestParseTaskDefinitionRef(t *testing.T) {
@@ -94,5 +97,20 @@ func TestPhaseOrder(t *testing.T) {
 	}
 	if !(&ContainerDefinition{}).IsEssential() {
 		t.Error("a container is essential by default")
+	}
+}
+
+// TestExportOnlyFieldNamesAreFields keeps the list of export-only names
+// and the typed fields that ExportOnlyFields and Registered look at in step.
+func TestExportOnlyFieldNamesAreFields(t *testing.T) {
+	raw := []byte(`"x"`)
+	s := TaskDefinitionSpec{TaskDefinitionArn: "a", Revision: new(int64), Status: "ACTIVE", Compatibilities: []string{"EC2"},
+		RequiresAttributes: []ExportedAttribute{{Name: "n"}}, RegisteredAt: &apiextensionsv1.JSON{Raw: raw}, RegisteredBy: "me",
+		DeregisteredAt: &apiextensionsv1.JSON{Raw: raw}, DeleteRequestedAt: &apiextensionsv1.JSON{Raw: raw}}
+	if got := s.ExportOnlyFields(); !slices.Equal(got, ExportOnlyFieldNames) {
+		t.Errorf("ExportOnlyFields of a spec with all of them = %v, want %v", got, ExportOnlyFieldNames)
+	}
+	if got := s.Registered().ExportOnlyFields(); len(got) != 0 {
+		t.Errorf("Registered() keeps %v", got)
 	}
 }

@@ -55,10 +55,8 @@ type Result struct {
 	Warnings []string
 }
 
-// exportOnly are the top-level keys describe-task-definition writes that
-// RegisterTaskDefinition does not take.
-var exportOnly = []string{"taskDefinitionArn", "revision", "status", "compatibilities", "requiresAttributes",
-	"registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt"}
+// nameRE is what a TaskDefinition name may be.
+var nameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
 
 // emptyMeansUnset are keys whose "" (as exports write them) means unset.
 var emptyMeansUnset = map[string]bool{"pidMode": true, "ipcMode": true, "appProtocol": true, "networkMode": true}
@@ -98,7 +96,7 @@ func Convert(data []byte, opts Options) (*Result, error) {
 		}
 	}
 	c.clean("", doc)
-	for _, k := range exportOnly {
+	for _, k := range ecsv1.ExportOnlyFieldNames {
 		if _, ok := doc[k]; ok {
 			delete(doc, k)
 			c.warn(k + ": dropped: an export-only field that RegisterTaskDefinition does not take")
@@ -109,7 +107,7 @@ func Convert(data []byte, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("family is missing: a task definition needs one (it becomes the TaskDefinition's name)")
 	}
 	name := FamilyName(family)
-	if len(name) > 63 || !regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`).MatchString(name) {
+	if len(name) > 63 || !nameRE.MatchString(name) {
 		return nil, fmt.Errorf("family %q does not make a TaskDefinition name (at most 63 lower-case letters, digits, '-' and '.'; '_' becomes '-')", family)
 	}
 	if name == family {

@@ -36,7 +36,8 @@ import (
 	"github.com/longshore-io/longshore/test/integration/simagent"
 )
 
-// scheduledMessage waits for the task's Scheduled condition to say want.
+// scheduled waits for the task's Scheduled condition to have status and a
+// message with want.
 func scheduled(t *testing.T, task *ecsv1.Task, status metav1.ConditionStatus, want string) *ecsv1.Task {
 	t.Helper()
 	got := &ecsv1.Task{}
