@@ -61,7 +61,8 @@ var (
 //
 // The URI has the "binary" scheme and one query parameter, "logger", whose
 // value is itself a URL-encoded query with the keys file, max-size (bytes)
-// and max-file:
+// and max-file (and, with opts.Forward, forward-socket, forward-tag,
+// forward-container-id, forward-container-name and forward-buffer-limit):
 //
 //	binary:///usr/bin/longshore-agent?logger=file%3D%252Fvar%252Flog%252Fc.log%26max-file%3D5%26max-size%3D10485760
 //
@@ -92,6 +93,9 @@ func LoggerURI(binaryPath, file string, opts Options) (*url.URL, error) {
 		"file":     {filepath.Clean(file)},
 		"max-size": {strconv.FormatInt(opts.MaxSize, 10)},
 		"max-file": {strconv.Itoa(opts.MaxFile)},
+	}
+	if opts.Forward != nil {
+		opts.Forward.addArgs(args)
 	}
 	return cio.LogURIGenerator("binary", binaryPath, map[string]string{loggerArg: args.Encode()})
 }
@@ -168,6 +172,9 @@ func parseLoggerArgs(args []string) (loggerConfig, error) {
 				return loggerConfig{}, fmt.Errorf("%s is given %d times", k, len(vs))
 			}
 		default:
+			if isForwardArg(k) && len(vs) == 1 {
+				continue
+			}
 			return loggerConfig{}, fmt.Errorf("unknown option %q", k)
 		}
 	}
@@ -180,6 +187,9 @@ func parseLoggerArgs(args []string) (loggerConfig, error) {
 	}
 	opts, err := ParseOptions(q.Get("max-size"), q.Get("max-file"))
 	if err != nil {
+		return loggerConfig{}, err
+	}
+	if opts.Forward, err = parseForwardArgs(q); err != nil {
 		return loggerConfig{}, err
 	}
 	return loggerConfig{file: file, opts: opts}, nil

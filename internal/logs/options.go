@@ -38,6 +38,9 @@ type Options struct {
 	// MaxFile is the number of files kept, the current one included. It
 	// must be at least 1.
 	MaxFile int
+	// Forward, when set, sends every record to a FireLens log router as
+	// well (see [Forward]).
+	Forward *Forward
 }
 
 // DefaultOptions returns the options used when none are set: max-size 10m
@@ -53,6 +56,9 @@ func (o Options) Validate() error {
 	}
 	if o.MaxFile < 1 {
 		return fmt.Errorf("max-file must be at least 1, got %d", o.MaxFile)
+	}
+	if o.Forward != nil {
+		return o.Forward.Validate()
 	}
 	return nil
 }

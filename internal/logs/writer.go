@@ -56,6 +56,8 @@ type Writer struct {
 	mu   sync.Mutex
 	f    *os.File
 	size int64
+
+	fwd *forwarder // nil unless opts.Forward
 }
 
 // NewWriter opens (appending to it if it exists) or creates the log file
@@ -89,7 +91,14 @@ func NewWriter(path string, opts Options) (*Writer, error) {
 			break // the first one missing ends the sequence
 		}
 	}
-	return &Writer{path: path, opts: opts, f: f, size: fi.Size()}, nil
+	w := &Writer{path: path, opts: opts, f: f, size: fi.Size()}
+	if opts.Forward != nil {
+		if w.fwd, err = newForwarder(*opts.Forward); err != nil {
+			_ = f.Close()
+			return nil, err
+		}
+	}
+	return w, nil
 }
 
 // Path returns the name of the current log file.
@@ -102,13 +111,17 @@ func (w *Writer) Stream(name string) *StreamWriter {
 	return &StreamWriter{w: w, stream: name}
 }
 
-// Close closes the log file. It does not flush the partial lines of its
+// Close closes the log file, after the forward (if any) had its chance to
+// send what it holds. It does not flush the partial lines of its
 // StreamWriters: close those first.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.f == nil {
 		return nil
+	}
+	if w.fwd != nil {
+		w.fwd.close()
 	}
 	err := w.f.Close()
 	w.f = nil
@@ -261,6 +274,8 @@ type StreamWriter struct {
 	line   []byte // unfinished line
 	out    []byte // encoded records, reused
 	ends   []int
+	// partial numbers the records of a line being split, for the forward.
+	partial *partialLine
 }
 
 // Write splits p into records and writes the complete ones. It always
@@ -283,7 +298,7 @@ func (s *StreamWriter) Write(p []byte) (int, error) {
 		// stream was chunked.
 		if i > MaxLineSize || (i < 0 && len(rest) >= MaxLineSize+utf8.UTFMax-1) {
 			n := cutPoint(rest)
-			s.encode(rest[:n])
+			s.encodePart(rest[:n])
 			rest = rest[n:]
 			continue
 		}
@@ -306,7 +321,7 @@ func (s *StreamWriter) Close() error {
 	rest := s.line
 	for len(rest) > MaxLineSize {
 		n := cutPoint(rest)
-		s.encode(rest[:n])
+		s.encodePart(rest[:n])
 		rest = rest[n:]
 	}
 	s.encode(rest)
@@ -334,9 +349,35 @@ func cutPoint(b []byte) int {
 	return n
 }
 
-func (s *StreamWriter) encode(log []byte) {
-	s.out = appendRecord(s.out, log, s.stream, time.Now())
+// encode adds the record that ends a line (or the unfinished last line).
+func (s *StreamWriter) encode(log []byte) { s.add(log, true) }
+
+// encodePart adds a record of a line longer than MaxLineSize, not its last.
+func (s *StreamWriter) encodePart(log []byte) { s.add(log, false) }
+
+func (s *StreamWriter) add(log []byte, last bool) {
+	now := time.Now()
+	s.out = appendRecord(s.out, log, s.stream, now)
 	s.ends = append(s.ends, len(s.out))
+	if s.w.fwd == nil {
+		return
+	}
+	// The router gets the parts of a split line numbered, as Docker's
+	// fluentd driver sends them.
+	if last && s.partial == nil {
+		s.w.fwd.post(s.stream, log, now, nil)
+		return
+	}
+	if s.partial == nil {
+		s.partial = &partialLine{id: newPartialID()}
+	}
+	s.partial.ordinal++
+	s.partial.last = last
+	p := *s.partial
+	s.w.fwd.post(s.stream, log, now, &p)
+	if last {
+		s.partial = nil
+	}
 }
 
 // timeFormat is RFC 3339 with nanoseconds, always nine digits, as Docker
