@@ -130,8 +130,8 @@ func parseForwardArgs(q url.Values) (*Forward, error) {
 // goroutine, reconnecting as needed; a full queue drops the record from
 // the forward.
 type forwarder struct {
-	cfg    Forward
-	client *fluent.Fluent
+	cfg                           Forward
+	client                        *fluent.Fluent
 	posted, sent, failed, dropped atomic.Int64
 }
 
