@@ -64,6 +64,7 @@ type options struct {
 	leaseRenewInterval  time.Duration
 	leaseDuration       time.Duration
 	stateDir            string
+	runDir              string
 	logDir              string
 	netnsDir            string
 	cniPluginDirs       string
@@ -116,6 +117,7 @@ Flags:
 	fs.DurationVar(&o.leaseRenewInterval, "lease-renew-interval", 2*time.Second, "How often the heartbeat Lease is renewed.")
 	fs.DurationVar(&o.leaseDuration, "lease-duration", 10*time.Second, "Validity written into the Lease; keep it several renew intervals long.")
 	fs.StringVar(&o.stateDir, "state-dir", "/var/lib/longshore/agent", "Agent state: task directories (volumes, Secret files, /etc files) and network state.")
+	fs.StringVar(&o.runDir, "run-dir", agent.DefaultRunDir, "Per-task sockets (FireLens); keep it short: a Unix socket path has at most 107 bytes.")
 	fs.StringVar(&o.logDir, "log-dir", logs.DefaultRoot, "Container logs, as <log-dir>/<namespace>/<task>/<container>.log (json-file format, rotated).")
 	fs.StringVar(&o.netnsDir, "netns-dir", "/run/longshore/netns", "Where task network namespaces are pinned; must belong to this agent alone.")
 	fs.StringVar(&o.cniPluginDirs, "cni-plugin-dirs", "/usr/lib/cni,/opt/cni/bin", "Comma-separated directories of CNI plugin binaries.")
@@ -299,7 +301,7 @@ func run(o options, zapOpts zap.Options) error {
 	}
 	tasks := &agent.TaskReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Runtime: rt, Network: netw,
-		InstanceName: o.instanceName, StateDir: o.stateDir, PullPolicy: pullPolicy,
+		InstanceName: o.instanceName, StateDir: o.stateDir, RunDir: o.runDir, PullPolicy: pullPolicy,
 		LogURI:   agent.FileLogs(loggerBin, o.logDir),
 		Recorder: mgr.GetEventRecorder("longshore-agent"), Clock: clock.RealClock{},
 		MaxConcurrentReconciles: o.concurrency,

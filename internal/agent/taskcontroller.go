@@ -44,13 +44,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/internal/logs"
 	"github.com/longshore-io/longshore/internal/network"
 	lsruntime "github.com/longshore-io/longshore/internal/runtime"
 )
 
 // LogURIFunc returns the logging binary URI for a container's log file, or
 // nil to discard output.
-type LogURIFunc func(task *ecsv1.Task, def *ecsv1.ContainerDefinition) (*url.URL, error)
+type LogURIFunc func(task *ecsv1.Task, def *ecsv1.ContainerDefinition, fwd *logs.Forward) (*url.URL, error)
+
+// DefaultRunDir is the agent's run directory: per-task sockets, short
+// paths, gone at reboot.
+const DefaultRunDir = "/run/longshore"
 
 // TaskReconciler runs the Tasks bound to this instance. It is the only
 // writer of a bound Task's status from PENDING on.
@@ -64,7 +69,9 @@ type TaskReconciler struct {
 	Network      network.Network
 	InstanceName string
 	// StateDir holds per-task directories: volumes, Secret files, /etc files.
-	StateDir   string
+	StateDir string
+	// RunDir holds per-task sockets (FireLens); DefaultRunDir when empty.
+	RunDir     string
 	PullPolicy lsruntime.PullPolicy
 	LogURI     LogURIFunc
 	Recorder   events.EventRecorder
@@ -325,7 +332,7 @@ func (t *taskRun) stop(ctx context.Context) error {
 	var defs []ecsv1.ContainerDefinition
 	if rev, err := r.revision(ctx, task); err == nil {
 		t.rev = rev
-		defs = rev.Spec.TaskDefinition.ContainerDefinitions
+		defs = withFireLensDependencies(&rev.Spec.TaskDefinition).ContainerDefinitions
 	}
 	byName := map[string]*ecsv1.ContainerDefinition{}
 	for i := range defs {
@@ -428,6 +435,9 @@ func (t *taskRun) cleanup(ctx context.Context) error {
 	}
 	if err := os.RemoveAll(r.taskDir(task)); err != nil {
 		return fmt.Errorf("removing the task directory: %w", err)
+	}
+	if err := os.RemoveAll(r.fireLensDir(task)); err != nil {
+		return fmt.Errorf("removing the task's FireLens directory: %w", err)
 	}
 	return nil
 }

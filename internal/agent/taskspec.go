@@ -54,6 +54,12 @@ type containerInput struct {
 	// VolumesFromMounts are the mounts of the containers named in
 	// Def.VolumesFrom, already resolved.
 	VolumesFromMounts []lsruntime.Mount
+	// ExtraMounts are the agent's own (a FireLens router's configuration
+	// and socket directory).
+	ExtraMounts []lsruntime.Mount
+	// ExtraEnv are variables the agent sets (FLUENT_HOST, FLUENT_PORT);
+	// the definition's own variables win over them.
+	ExtraEnv map[string]string
 }
 
 // ownershipLabels are the containerd labels that tie a container to its task.
@@ -82,8 +88,11 @@ func containerOverride(task *ecsv1.Task, name string) *ecsv1.ContainerOverride {
 
 // effectiveEnv merges the definition's environment, the override's (which
 // wins by name) and the secrets, sorted by name.
-func effectiveEnv(def *ecsv1.ContainerDefinition, ov *ecsv1.ContainerOverride, files, secrets map[string]string) []string {
+func effectiveEnv(def *ecsv1.ContainerDefinition, ov *ecsv1.ContainerOverride, extra, files, secrets map[string]string) []string {
 	env := map[string]string{}
+	for k, v := range extra {
+		env[k] = v
+	}
 	for k, v := range files {
 		env[k] = v
 	}
@@ -130,7 +139,7 @@ func buildContainerSpec(in containerInput) (lsruntime.ContainerSpec, error) {
 		Labels:         labels,
 		Entrypoint:     def.EntryPoint,
 		Command:        def.Command,
-		Env:            effectiveEnv(def, ov, in.FileEnv, in.SecretEnv),
+		Env:            effectiveEnv(def, ov, in.ExtraEnv, in.FileEnv, in.SecretEnv),
 		User:           def.User,
 		WorkingDir:     def.WorkingDirectory,
 		NetNSPath:      in.NetNSPath,
@@ -183,6 +192,7 @@ func buildContainerSpec(in containerInput) (lsruntime.ContainerSpec, error) {
 	}
 	spec.Mounts = append(spec.Mounts, ms...)
 	spec.Mounts = append(spec.Mounts, in.VolumesFromMounts...)
+	spec.Mounts = append(spec.Mounts, in.ExtraMounts...)
 
 	if lp := def.LinuxParameters; lp != nil {
 		if lp.Capabilities != nil {

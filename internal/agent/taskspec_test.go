@@ -212,7 +212,7 @@ func TestEnvironmentPrecedence(t *testing.T) {
 	def := &ecsv1.ContainerDefinition{Environment: []ecsv1.KeyValuePair{{Name: "A", Value: "env"}, {Name: "B", Value: "env"}}}
 	ov := &ecsv1.ContainerOverride{Environment: []ecsv1.KeyValuePair{{Name: "B", Value: "override"}}}
 	files := map[string]string{"A": "file", "F": "file", "S": "file"}
-	got := effectiveEnv(def, ov, files, map[string]string{"S": "secret"})
+	got := effectiveEnv(def, ov, nil, files, map[string]string{"S": "secret"})
 	// Files lose to environment, environment to the override, and secrets win.
 	want := []string{"A=env", "B=override", "F=file", "S=secret"}
 	if !slices.Equal(got, want) {

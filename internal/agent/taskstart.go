@@ -46,7 +46,7 @@ import (
 // dependsOn order; then it reports what runs.
 func (t *taskRun) start(ctx context.Context) (ctrl.Result, error) {
 	r, task := t.r, t.task
-	td := &t.rev.Spec.TaskDefinition
+	td := withFireLensDependencies(&t.rev.Spec.TaskDefinition)
 	defs := td.ContainerDefinitions
 
 	// A container the runtime no longer has (host reboot, containerd state
@@ -554,6 +554,10 @@ func (t *taskRun) createContainers(ctx context.Context, td *ecsv1.TaskDefinition
 	if err != nil {
 		return err
 	}
+	fireLens, err := t.prepareFireLens(ctx, td)
+	if err != nil {
+		return err
+	}
 	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
 	for i := range td.ContainerDefinitions {
 		d := &td.ContainerDefinitions[i]
@@ -609,8 +613,19 @@ func (t *taskRun) createContainers(ctx context.Context, td *ecsv1.TaskDefinition
 		in := containerInput{Task: task, Revision: t.status.TaskDefinitionRevision, TD: td, Def: d, Attempt: t.nextAttempt[d.Name],
 			NetNSPath: netns[d.Name], SecretEnv: secretEnv, FileEnv: fileEnv, VolumeDirs: volumeDirs, EtcDir: etc,
 			CgroupParent: cgroupParent(task), VolumesFromMounts: fromMounts}
+		if fireLens != nil {
+			if d.Name == fireLens.router {
+				in.ExtraMounts = fireLens.mounts
+			} else if usesFireLens(d) {
+				in.ExtraEnv = fireLens.env
+			}
+		}
 		if logURI != nil && (d.LogConfiguration == nil || d.LogConfiguration.LogDriver != ecsv1.LogDriverNone) {
-			u, err := logURI(task, d)
+			fwd, err := fireLens.forward(task, d, lsruntime.ContainerID(string(task.UID), d.Name, in.Attempt))
+			if err != nil {
+				return userErrorf("container %s: %v", d.Name, err)
+			}
+			u, err := logURI(task, d, fwd)
 			if err != nil {
 				return userErrorf("logConfiguration of container %s: %v", d.Name, err)
 			}
@@ -778,12 +793,18 @@ func (t *taskRun) volumeData(ctx context.Context, v ecsv1.Volume) (map[string][]
 
 // secretEnv reads the values of a container's secrets. Values are never logged.
 func (t *taskRun) secretEnv(ctx context.Context, d *ecsv1.ContainerDefinition) (map[string]string, error) {
+	return t.secretValues(ctx, d.Name, d.Secrets)
+}
+
+// secretValues reads the values of a container's secrets or secretOptions
+// from the Secrets they map onto, by name.
+func (t *taskRun) secretValues(ctx context.Context, container string, secrets []ecsv1.ContainerSecret) (map[string]string, error) {
 	out := map[string]string{}
 	cache := map[string]*corev1.Secret{}
-	for _, s := range d.Secrets {
+	for _, s := range secrets {
 		name, key, mapped, err := ecsv1.SecretKeyRef(s.ValueFrom)
 		if err != nil {
-			return nil, userErrorf("ResourceInitializationError: unable to retrieve secret %s for container %s: %v", s.Name, d.Name, err)
+			return nil, userErrorf("ResourceInitializationError: unable to retrieve secret %s for container %s: %v", s.Name, container, err)
 		}
 		from := "" // what an ECS reference was mapped from, for the messages
 		if mapped {
@@ -795,7 +816,7 @@ func (t *taskRun) secretEnv(ctx context.Context, d *ecsv1.ContainerDefinition) (
 			if err := t.r.APIReader.Get(ctx, client.ObjectKey{Namespace: t.task.Namespace, Name: name}, sec); err != nil {
 				if apierrors.IsNotFound(err) {
 					return nil, userErrorf("ResourceInitializationError: unable to retrieve secret %s for container %s: Secret %s/%s%s not found",
-						s.Name, d.Name, t.task.Namespace, name, from)
+						s.Name, container, t.task.Namespace, name, from)
 				}
 				return nil, err
 			}
@@ -804,7 +825,7 @@ func (t *taskRun) secretEnv(ctx context.Context, d *ecsv1.ContainerDefinition) (
 		val, ok := sec.Data[key]
 		if !ok {
 			return nil, userErrorf("ResourceInitializationError: unable to retrieve secret %s for container %s: Secret %s/%s%s has no key %q",
-				s.Name, d.Name, t.task.Namespace, name, from, key)
+				s.Name, container, t.task.Namespace, name, from, key)
 		}
 		out[s.Name] = string(val)
 	}

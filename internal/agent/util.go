@@ -93,7 +93,7 @@ func (e *runtimeEvents) Start(ctx context.Context) error {
 // FileLogs keeps container output in rotated json-file logs under root,
 // written by the agent binary at self acting as the shim's logging binary.
 func FileLogs(self, root string) LogURIFunc {
-	return func(task *ecsv1.Task, def *ecsv1.ContainerDefinition) (*url.URL, error) {
+	return func(task *ecsv1.Task, def *ecsv1.ContainerDefinition, fwd *logs.Forward) (*url.URL, error) {
 		opts := logs.DefaultOptions()
 		// The options of the drivers mapped onto the local store (awslogs,
 		// …) are theirs, not json-file's: those keep the default rotation.
@@ -107,6 +107,7 @@ func FileLogs(self, root string) LogURIFunc {
 		if err != nil {
 			return nil, err
 		}
+		opts.Forward = fwd
 		return logs.LoggerURI(self, file, opts)
 	}
 }
