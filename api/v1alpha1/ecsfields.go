@@ -18,6 +18,7 @@ package v1alpha1
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 )
@@ -156,9 +157,23 @@ func (s *TaskDefinitionSpec) MappedFields() []MappedField {
 	for i := range s.ContainerDefinitions {
 		c := &s.ContainerDefinitions[i]
 		at := "containerDefinitions[" + c.Name + "]."
-		if lc := c.LogConfiguration; lc != nil && lc.LogDriver != LogDriverJSONFile && lc.LogDriver.IsLocalStore() {
+		if lc := c.LogConfiguration; lc != nil && lc.LogDriver != LogDriverJSONFile && lc.LogDriver != LogDriverAWSFireLens && lc.LogDriver.IsLocalStore() {
 			add(at+"logConfiguration.logDriver", string(lc.LogDriver),
 				"the instance's log store, as json-file with the default rotation; its options and secretOptions are kept, not used")
+		}
+		if lc := c.LogConfiguration; lc != nil && lc.LogDriver == LogDriverAWSFireLens {
+			for _, sec := range lc.SecretOptions {
+				if n, k, mapped, err := SecretKeyRef(sec.ValueFrom); err == nil && mapped {
+					add(at+"logConfiguration.secretOptions["+sec.Name+"].valueFrom", sec.ValueFrom, fmt.Sprintf("key %s of the Secret %s of the task's namespace", k, n))
+				}
+			}
+		}
+		if fc := c.FirelensConfiguration; fc != nil && fc.Options["config-file-type"] == "s3" {
+			v := string(fc.Options["config-file-value"])
+			if n, err := EnvironmentFileConfigMap(v); err == nil {
+				add(at+"firelensConfiguration.options.config-file-value", v,
+					"key "+path.Base(v)+" of the ConfigMap "+n+" of the task's namespace")
+			}
 		}
 		if rc := c.RepositoryCredentials; rc != nil {
 			if n, err := SecretName(rc.CredentialsParameter); err == nil && n != rc.CredentialsParameter {

@@ -50,6 +50,9 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.containerDefinitions.all(c, !has(c.dependsOn) || c.dependsOn.all(d, d.condition != 'HEALTHY' || !self.containerDefinitions.exists(o, o.name == d.containerName && !has(o.healthCheck))))",message="dependsOn condition HEALTHY needs a target container with a healthCheck"
 // +kubebuilder:validation:XValidation:rule="self.containerDefinitions.all(c, !has(c.mountPoints) || c.mountPoints.all(m, has(self.volumes) && self.volumes.exists(v, v.name == m.sourceVolume)))",message="mountPoints.sourceVolume must name a volume in volumes"
 // +kubebuilder:validation:XValidation:rule="self.containerDefinitions.all(c, !has(c.volumesFrom) || c.volumesFrom.all(f, f.sourceContainer != c.name && self.containerDefinitions.exists(o, o.name == f.sourceContainer)))",message="volumesFrom.sourceContainer must name another container of this task definition"
+// +kubebuilder:validation:XValidation:rule="self.containerDefinitions.filter(c, has(c.firelensConfiguration)).size() <= 1",message="at most one container may have firelensConfiguration: a task has one log router"
+// +kubebuilder:validation:XValidation:rule="!self.containerDefinitions.exists(c, has(c.logConfiguration) && c.logConfiguration.logDriver == 'awsfirelens') || self.containerDefinitions.exists(c, has(c.firelensConfiguration))",message="logDriver awsfirelens sends a container's output to the task's log router, and this task has none: add a container with firelensConfiguration (Fluent Bit or Fluentd)"
+// +kubebuilder:validation:XValidation:rule="self.containerDefinitions.all(c, !has(c.logConfiguration) || c.logConfiguration.logDriver != 'awsfirelens' || !has(c.logConfiguration.options) || c.logConfiguration.options.all(k, k in ['include-pattern', 'exclude-pattern', 'log-driver-buffer-limit']) || self.containerDefinitions.all(r, !has(r.firelensConfiguration) || (r.firelensConfiguration.type == 'fluentbit' ? 'Name' : '@type') in c.logConfiguration.options || (has(c.logConfiguration.secretOptions) && c.logConfiguration.secretOptions.exists(s, s.name == (r.firelensConfiguration.type == 'fluentbit' ? 'Name' : '@type')))))",message="awsfirelens options configure an output plugin of the log router, which must be named (in options or secretOptions): Name for a Fluent Bit router, @type for a Fluentd router"
 // +kubebuilder:validation:XValidation:rule="!has(self.proxyConfiguration)",message="proxyConfiguration (App Mesh) is not supported yet: remove it and run the proxy as an ordinary container"
 // +kubebuilder:validation:XValidation:rule="!has(self.inferenceAccelerators) || size(self.inferenceAccelerators) == 0",message="inferenceAccelerators: Elastic Inference accelerators exist only in AWS (and were retired there): remove them"
 // +kubebuilder:validation:XValidation:rule="!has(self.enableFaultInjection) || !self.enableFaultInjection",message="enableFaultInjection is not supported yet: remove it or set it to false"
@@ -245,7 +248,7 @@ type TaskDefinitionSpec struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, r.type != 'InferenceAccelerator')",message="resourceRequirements InferenceAccelerator: Elastic Inference exists only in AWS (and was retired there): remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, r.type != 'GPU' || r.value.matches('^[1-9][0-9]{0,2}$'))",message="resourceRequirements GPU: value is the number of GPUs, 1 to 999"
 // +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, !has(r.sharingStrategy))",message="resourceRequirements sharingStrategy is not supported: each GPU goes to one task"
-// +kubebuilder:validation:XValidation:rule="!has(self.firelensConfiguration)",message="firelensConfiguration (a FireLens log router) is not supported yet: run the router as an ordinary container; the other containers' output stays in the local log store"
+// +kubebuilder:validation:XValidation:rule="!has(self.firelensConfiguration) || !has(self.logConfiguration) || self.logConfiguration.logDriver != 'awsfirelens'",message="the log router (the container with firelensConfiguration) cannot use logDriver awsfirelens itself: give it json-file or awslogs"
 // +kubebuilder:validation:XValidation:rule="!has(self.credentialSpecs) || size(self.credentialSpecs) == 0",message="credentialSpecs need an Active Directory (gMSA) that Longshore cannot provide: remove them"
 // +kubebuilder:validation:XValidation:rule="!has(self.dockerSecurityOptions) || self.dockerSecurityOptions.all(o, o == 'no-new-privileges' || o == 'no-new-privileges:true')",message="dockerSecurityOptions: only no-new-privileges is supported; SELinux, AppArmor and seccomp labels are not"
 type ContainerDefinition struct {
@@ -637,11 +640,20 @@ type FirelensConfiguration struct {
 	// +required
 	// +kubebuilder:validation:Enum=fluentd;fluentbit
 	Type string `json:"type"`
-	// options of the router: enable-ecs-log-metadata, config-file-type,
-	// config-file-value.
+	// options of the router: enable-ecs-log-metadata ("true", the
+	// default, or "false"), config-file-type ("file": a path in the
+	// router's image or volumes; "s3": an S3 object's ARN, read from the
+	// ConfigMap it maps onto as environmentFiles do, key the object's file
+	// name) and config-file-value.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=16
-	Options map[string]string `json:"options,omitempty"`
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k in ['enable-ecs-log-metadata', 'config-file-type', 'config-file-value'])",message="firelensConfiguration options are enable-ecs-log-metadata, config-file-type and config-file-value"
+	// +kubebuilder:validation:XValidation:rule="!('enable-ecs-log-metadata' in self) || self['enable-ecs-log-metadata'] in ['true', 'false']",message="enable-ecs-log-metadata must be true or false"
+	// +kubebuilder:validation:XValidation:rule="('config-file-type' in self) == ('config-file-value' in self)",message="config-file-type and config-file-value go together"
+	// +kubebuilder:validation:XValidation:rule="!('config-file-type' in self) || self['config-file-type'] in ['file', 's3']",message="config-file-type must be file or s3"
+	// +kubebuilder:validation:XValidation:rule="!('config-file-type' in self) || self['config-file-type'] != 'file' || (self['config-file-value'].startsWith('/') && !self['config-file-value'].contains('\\n'))",message="config-file-type file: config-file-value must be an absolute path inside the router container"
+	// +kubebuilder:validation:XValidation:rule="!('config-file-type' in self) || self['config-file-type'] != 's3' || self['config-file-value'].matches('^arn:aws[a-z-]*:s3:::[^/]+/.+$')",message="config-file-type s3: config-file-value must be the ARN of an S3 object, arn:aws:s3:::<bucket>/<key>"
+	Options map[string]OptionValue `json:"options,omitempty"`
 }
 
 // RepositoryCredentials name the credentials for a private registry.
@@ -876,7 +888,7 @@ const (
 	// LogDriverNone discards the output.
 	LogDriverNone LogDriver = "none"
 	// LogDriverAWSFireLens routes the output to the task's FireLens log
-	// router (not supported yet).
+	// router (and keeps it in the local store too).
 	LogDriverAWSFireLens LogDriver = "awsfirelens"
 )
 
@@ -888,14 +900,16 @@ type OptionValue string
 // instance's log store: json-file honoured, and the drivers whose sinks
 // exist only elsewhere (awslogs, fluentd, gelf, syslog, splunk,
 // journald) mapped onto it.
-func (d LogDriver) IsLocalStore() bool { return d != LogDriverNone && d != LogDriverAWSFireLens }
+// awsfirelens keeps it there too, besides sending it to the router.
+func (d LogDriver) IsLocalStore() bool { return d != LogDriverNone }
 
 // LogConfiguration is an ECS log configuration.
 //
 // +kubebuilder:validation:XValidation:rule="self.logDriver != 'json-file' || !has(self.options) || self.options.all(k, k in ['max-size', 'max-file'])",message="json-file takes the options max-size and max-file only"
 // +kubebuilder:validation:XValidation:rule="self.logDriver != 'json-file' || !has(self.options) || !('max-size' in self.options) || self.options['max-size'].matches('^[1-9][0-9]*[kmg]?$')",message="max-size must be a size such as 10m, 512k or 1g"
 // +kubebuilder:validation:XValidation:rule="self.logDriver != 'json-file' || !has(self.options) || !('max-file' in self.options) || self.options['max-file'].matches('^[1-9][0-9]{0,2}$')",message="max-file must be a number from 1 to 999"
-// +kubebuilder:validation:XValidation:rule="self.logDriver != 'awsfirelens'",message="logDriver awsfirelens (FireLens) is not supported yet: use json-file or awslogs; the output stays in the local log store"
+// +kubebuilder:validation:XValidation:rule="self.logDriver != 'awsfirelens' || !has(self.options) || self.options.all(k, !k.contains(' ') && !k.contains('\\n') && !self.options[k].contains('\\n'))",message="awsfirelens options become lines of the router's configuration: keys must be single words and values a single line"
+// +kubebuilder:validation:XValidation:rule="self.logDriver != 'awsfirelens' || !has(self.options) || !('log-driver-buffer-limit' in self.options) || self.options['log-driver-buffer-limit'].matches('^[1-9][0-9]{0,8}$')",message="log-driver-buffer-limit is the number of log records held for the router, a positive integer"
 type LogConfiguration struct {
 	// logDriver: json-file (honoured) or none; awslogs, fluentd, gelf,
 	// syslog, splunk and journald are mapped: the output lands in the

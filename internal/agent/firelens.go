@@ -368,9 +368,9 @@ func (t *taskRun) prepareFireLens(ctx context.Context, td *ecsv1.TaskDefinitionS
 	}
 	switch fc.Options["config-file-type"] {
 	case "file":
-		in.External = fc.Options["config-file-value"]
+		in.External = string(fc.Options["config-file-value"])
 	case "s3":
-		data, err := t.fireLensExternal(ctx, router.Name, fc.Options["config-file-value"])
+		data, err := t.fireLensExternal(ctx, router.Name, string(fc.Options["config-file-value"]))
 		if err != nil {
 			return nil, err
 		}
