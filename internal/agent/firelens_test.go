@@ -158,7 +158,9 @@ func TestWithFireLensDependencies(t *testing.T) {
 		{Name: "plain"},
 	}}
 	got := withFireLensDependencies(td)
-	deps := func(td *ecsv1.TaskDefinitionSpec, i int) []ecsv1.ContainerDependency { return td.ContainerDefinitions[i].DependsOn }
+	deps := func(td *ecsv1.TaskDefinitionSpec, i int) []ecsv1.ContainerDependency {
+		return td.ContainerDefinitions[i].DependsOn
+	}
 	if want := []ecsv1.ContainerDependency{{ContainerName: "router", Condition: ecsv1.DependencyStart}}; !reflect.DeepEqual(deps(got, 0), want) {
 		t.Errorf("app depends on %v, want %v", deps(got, 0), want)
 	}
