@@ -40,19 +40,33 @@ import (
 // every image swapped for the local test image.
 func corpusSpec(t *testing.T, file string) ecsv1.TaskDefinitionSpec {
 	t.Helper()
+	return corpusSpecWith(t, file, nil, nil)
+}
+
+// corpusSpecWith is corpusSpec with the placeholders that the file's own
+// harness fills in replaced (render) and some images swapped for others
+// than the test image (images).
+func corpusSpecWith(t *testing.T, file string, render, images map[string]string) ecsv1.TaskDefinitionSpec {
+	t.Helper()
 	data, err := os.ReadFile(filepath.Join(framework.ECSCorpusDir(t), file))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range render {
+		data = []byte(strings.ReplaceAll(string(data), k, v))
 	}
 	first, err := ecsconvert.Convert(data, ecsconvert.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	images := map[string]string{}
+	imageMap := map[string]string{}
 	for _, c := range first.TaskDefinition.Spec.ContainerDefinitions {
-		images[c.Image] = testImage
+		imageMap[c.Image] = testImage
+		if img, ok := images[c.Image]; ok {
+			imageMap[c.Image] = img
+		}
 	}
-	res, err := ecsconvert.Convert(data, ecsconvert.Options{ImageMap: images})
+	res, err := ecsconvert.Convert(data, ecsconvert.Options{ImageMap: imageMap})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,6 +71,9 @@ type node struct {
 	LogDir   string
 	NetNSDir string
 	StateDir string
+	// RunDir is the agent's --run-dir (FireLens sockets): short, as Unix
+	// socket paths must be.
+	RunDir string
 	// earlierLogs of agents killed during the test.
 	earlierLogs []string
 }
@@ -109,6 +112,8 @@ func newNode(t *testing.T, name string) *node {
 	n.Sock = startContainerd(t)
 	n.Dir = t.TempDir()
 	n.LogDir, n.NetNSDir, n.StateDir = filepath.Join(n.Dir, "logs"), filepath.Join(n.Dir, "netns"), filepath.Join(n.Dir, "state")
+	n.RunDir = filepath.Join("/run", "lstest-"+name)
+	t.Cleanup(func() { _ = os.RemoveAll(n.RunDir) })
 
 	c, err := containerd.New(n.Sock, containerd.WithDefaultNamespace(ctrdNamespace))
 	if err != nil {
@@ -135,7 +140,7 @@ func newNode(t *testing.T, name string) *node {
 	n.args = []string{"--kubeconfig", env.AdminKubeconfig(t),
 		"--instance-name", name, "--availability-zone", "a",
 		"--containerd-address", n.Sock, "--containerd-namespace", ctrdNamespace,
-		"--state-dir", n.StateDir, "--log-dir", n.LogDir, "--netns-dir", n.NetNSDir,
+		"--state-dir", n.StateDir, "--run-dir", n.RunDir, "--log-dir", n.LogDir, "--netns-dir", n.NetNSDir,
 		"--bridge-name", bridgeName, "--bridge-cidr", bridgeCIDR,
 		"--task-bridge-name", taskBridge, "--task-cidr", taskCIDR,
 		"--image-pull-behavior", "prefer-cached",
@@ -286,6 +291,9 @@ func (n *node) checkNoLeaks() {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(n.StateDir, "tasks")); len(entries) > 0 {
 		t.Errorf("leak: %d task directories", len(entries))
+	}
+	if entries, _ := os.ReadDir(filepath.Join(n.RunDir, "firelens")); len(entries) > 0 {
+		t.Errorf("leak: %d FireLens directories in %s", len(entries), n.RunDir)
 	}
 	for _, br := range []string{bridgeName, taskBridge} {
 		out, _ := exec.Command("ip", "-o", "link", "show", "master", br).CombinedOutput()
