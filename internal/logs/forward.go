@@ -210,7 +210,7 @@ func (fw *forwarder) close() {
 	if fw.sent.Load()+fw.failed.Load() == fw.posted.Load() {
 		// Nothing queued: a plain close, which does not announce that
 		// it discards anything.
-		fw.client.Config.ForceStopAsyncSend = false
+		fw.client.ForceStopAsyncSend = false
 	}
 	_ = fw.client.Close()
 	if lost := fw.posted.Load() - fw.sent.Load() + fw.dropped.Load(); lost > 0 {

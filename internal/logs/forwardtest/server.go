@@ -62,7 +62,7 @@ func Serve(l net.Listener, handle func(Event), bad func(error)) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer c.Close()
+			defer func() { _ = c.Close() }()
 			if err := ServeConn(c, handle); err != nil && bad != nil {
 				bad(err)
 			}
@@ -153,7 +153,6 @@ func readMessage(r *msgp.Reader) ([]Event, string, error) {
 			if opt, err = readOption(r); err != nil {
 				return nil, "", err
 			}
-			rest--
 		}
 		if opt["compressed"] == "gzip" {
 			if packed, err = gunzip(packed); err != nil {

@@ -113,8 +113,7 @@ func match(pattern, tag string) bool {
 
 type filter struct {
 	match   string
-	apply   func(rec map[string]any) bool // false drops the record
-	summary string
+	apply func(rec map[string]any) bool // false drops the record
 }
 
 func buildFilter(s section) (filter, error) {
@@ -236,7 +235,7 @@ func run(conf string) error {
 							return
 						}
 						go func() {
-							defer c.Close()
+							defer func() { _ = c.Close() }()
 							sc := bufio.NewScanner(c)
 							for sc.Scan() {
 								rec := map[string]any{}
