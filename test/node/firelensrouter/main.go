@@ -112,7 +112,7 @@ func match(pattern, tag string) bool {
 }
 
 type filter struct {
-	match   string
+	match string
 	apply func(rec map[string]any) bool // false drops the record
 }
 
