@@ -151,6 +151,14 @@ func (s *TaskDefinitionSpec) MappedFields() []MappedField {
 			add("volumes["+v.Name+"].dockerVolumeConfiguration.labels", "", "recorded only: the agent's volumes carry no labels")
 		}
 	}
+	if pc := s.ProxyConfiguration; pc != nil {
+		for _, p := range pc.Properties {
+			if p.Name == "EgressIgnoredIPs" && strings.Contains(p.Value, ":") {
+				add("proxyConfiguration.properties[EgressIgnoredIPs]", p.Value,
+					"its IPv4 entries only: tasks have no IPv6 address, so there is no IPv6 egress to exempt")
+			}
+		}
+	}
 	for _, f := range s.ExportOnlyFields() {
 		add(f, "", "ignored: an export-only field that RegisterTaskDefinition does not take")
 	}

@@ -53,7 +53,8 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.containerDefinitions.filter(c, has(c.firelensConfiguration)).size() <= 1",message="at most one container may have firelensConfiguration: a task has one log router"
 // +kubebuilder:validation:XValidation:rule="!self.containerDefinitions.exists(c, has(c.logConfiguration) && c.logConfiguration.logDriver == 'awsfirelens') || self.containerDefinitions.exists(c, has(c.firelensConfiguration))",message="logDriver awsfirelens sends a container's output to the task's log router, and this task has none: add a container with firelensConfiguration (Fluent Bit or Fluentd)"
 // +kubebuilder:validation:XValidation:rule="self.containerDefinitions.all(c, !has(c.logConfiguration) || c.logConfiguration.logDriver != 'awsfirelens' || !has(c.logConfiguration.options) || c.logConfiguration.options.all(k, k in ['include-pattern', 'exclude-pattern', 'log-driver-buffer-limit']) || self.containerDefinitions.all(r, !has(r.firelensConfiguration) || (r.firelensConfiguration.type == 'fluentbit' ? 'Name' : '@type') in c.logConfiguration.options || (has(c.logConfiguration.secretOptions) && c.logConfiguration.secretOptions.exists(s, s.name == (r.firelensConfiguration.type == 'fluentbit' ? 'Name' : '@type')))))",message="awsfirelens options configure an output plugin of the log router, which must be named (in options or secretOptions): Name for a Fluent Bit router, @type for a Fluentd router"
-// +kubebuilder:validation:XValidation:rule="!has(self.proxyConfiguration)",message="proxyConfiguration (App Mesh) is not supported yet: remove it and run the proxy as an ordinary container"
+// +kubebuilder:validation:XValidation:rule="!has(self.proxyConfiguration) || self.networkMode == 'awsvpc'",message="proxyConfiguration (App Mesh) needs networkMode awsvpc, as in ECS: the redirect is set up in the task's network namespace"
+// +kubebuilder:validation:XValidation:rule="!has(self.proxyConfiguration) || self.containerDefinitions.exists(c, c.name == self.proxyConfiguration.containerName)",message="proxyConfiguration.containerName must name a container of this task definition (the proxy)"
 // +kubebuilder:validation:XValidation:rule="!has(self.inferenceAccelerators) || size(self.inferenceAccelerators) == 0",message="inferenceAccelerators: Elastic Inference accelerators exist only in AWS (and were retired there): remove them"
 // +kubebuilder:validation:XValidation:rule="!has(self.enableFaultInjection) || !self.enableFaultInjection",message="enableFaultInjection is not supported yet: remove it or set it to false"
 // +kubebuilder:validation:XValidation:rule="self.networkMode == 'bridge' || self.containerDefinitions.all(c, !has(c.links) || size(c.links) == 0)",message="links work with networkMode bridge only; with awsvpc the containers of a task reach each other on localhost"
@@ -541,7 +542,15 @@ type Tag struct {
 	Value string `json:"value,omitempty"`
 }
 
-// ProxyConfiguration is an ECS App Mesh proxy configuration.
+// ProxyConfiguration is an ECS App Mesh proxy configuration: the agent
+// redirects the task's TCP through the proxy container with iptables in
+// the task's network namespace, as ECS's aws-appmesh CNI plugin does.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.properties) && self.properties.all(p, p.name in ['IgnoredUID', 'IgnoredGID', 'AppPorts', 'ProxyIngressPort', 'ProxyEgressPort', 'EgressIgnoredPorts', 'EgressIgnoredIPs'])",message="proxyConfiguration properties are IgnoredUID, IgnoredGID, AppPorts, ProxyIngressPort, ProxyEgressPort, EgressIgnoredPorts and EgressIgnoredIPs"
+// +kubebuilder:validation:XValidation:rule="has(self.properties) && ['AppPorts', 'ProxyIngressPort', 'ProxyEgressPort'].all(n, self.properties.exists(p, p.name == n)) && self.properties.exists(p, p.name in ['IgnoredUID', 'IgnoredGID'])",message="proxyConfiguration needs AppPorts, ProxyIngressPort, ProxyEgressPort, and IgnoredUID or IgnoredGID (the proxy's own traffic is not redirected)"
+// +kubebuilder:validation:XValidation:rule="!has(self.properties) || self.properties.all(p, !(p.name in ['IgnoredUID', 'IgnoredGID']) || p.value.matches('^[0-9]{1,10}$'))",message="IgnoredUID and IgnoredGID are numeric ids (the proxy container's user)"
+// +kubebuilder:validation:XValidation:rule="!has(self.properties) || self.properties.all(p, !(p.name in ['ProxyIngressPort', 'ProxyEgressPort']) || p.value.matches('^[1-9][0-9]{0,4}$'))",message="ProxyIngressPort and ProxyEgressPort are port numbers"
+// +kubebuilder:validation:XValidation:rule="!has(self.properties) || self.properties.all(p, !(p.name in ['AppPorts', 'EgressIgnoredPorts']) || p.value.matches('^[1-9][0-9]{0,4}( *, *[1-9][0-9]{0,4})*$'))",message="AppPorts and EgressIgnoredPorts are comma-separated port numbers"
 type ProxyConfiguration struct {
 	// type is APPMESH.
 	// +optional
@@ -551,11 +560,24 @@ type ProxyConfiguration struct {
 	// +required
 	// +kubebuilder:validation:MaxLength=255
 	ContainerName string `json:"containerName"`
-	// properties of the proxy.
+	// properties of the proxy, as ECS names them.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=16
-	Properties []KeyValuePair `json:"properties,omitempty"`
+	Properties []ProxyProperty `json:"properties,omitempty"`
+}
+
+// ProxyProperty is a property of an App Mesh proxy configuration.
+type ProxyProperty struct {
+	// name of the property.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	Name string `json:"name"`
+	// value of the property.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	Value string `json:"value,omitempty"`
 }
 
 // InferenceAccelerator is an Elastic Inference accelerator.

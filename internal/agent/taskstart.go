@@ -414,7 +414,13 @@ func (t *taskRun) setupNetwork(ctx context.Context, td *ecsv1.TaskDefinitionSpec
 		if err != nil {
 			return nil, nil, err
 		}
-		att, err := r.Network.Setup(ctx, network.SetupRequest{ID: string(task.UID), Mode: mode, CNIConfig: cniConfig, Labels: labels})
+		req := network.SetupRequest{ID: string(task.UID), Mode: mode, CNIConfig: cniConfig, Labels: labels}
+		if mode == network.ModeAWSVPC {
+			if req.Proxy, err = proxyRedirect(td.ProxyConfiguration); err != nil {
+				return nil, nil, err
+			}
+		}
+		att, err := r.Network.Setup(ctx, req)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -24,6 +24,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -290,11 +291,18 @@ func (c *CNI) Setup(ctx context.Context, req SetupRequest) (*Attachment, error) 
 			return nil, err
 		}
 		req.CNIConfig = ""
+		req.Proxy = nil
 	case ModeAWSVPC:
 		req.PortMappings = nil
+		if req.Proxy != nil {
+			if err := req.Proxy.Validate(); err != nil {
+				return nil, err
+			}
+		}
 	case ModeNone:
 		req.PortMappings = nil
 		req.CNIConfig = ""
+		req.Proxy = nil
 	default:
 		return nil, fmt.Errorf("network mode %q is not handled by CNI (bridge, awsvpc or none)", req.Mode)
 	}
@@ -337,6 +345,7 @@ func (c *CNI) Setup(ctx context.Context, req SetupRequest) (*Attachment, error) 
 		NetNSPath: filepath.Join(c.cfg.NetNSDir, req.ID),
 		CNIConfig: req.CNIConfig,
 		Labels:    req.Labels,
+		Proxy:     req.Proxy,
 	}
 	switch {
 	case req.Mode == ModeBridge:
@@ -402,6 +411,11 @@ func (c *CNI) Setup(ctx context.Context, req SetupRequest) (*Attachment, error) 
 		crashed = true
 		return nil, errSimulatedCrash
 	}
+	if st.Proxy != nil {
+		if err := applyProxyRedirect(ctx, st.NetNSPath, st.Proxy); err != nil {
+			return nil, err
+		}
+	}
 	if st.ConfList != nil {
 		var first *types100.Result
 		if raw := res.Raw(); len(raw) > 0 {
@@ -424,7 +438,8 @@ func (c *CNI) Setup(ctx context.Context, req SetupRequest) (*Attachment, error) 
 // sameRequest tells whether a (normalized) request asks for what st
 // records.
 func sameRequest(st *attachmentState, req SetupRequest) bool {
-	if st.Mode != req.Mode || st.CNIConfig != req.CNIConfig || len(st.Ports) != len(req.PortMappings) {
+	if st.Mode != req.Mode || st.CNIConfig != req.CNIConfig || len(st.Ports) != len(req.PortMappings) ||
+		!reflect.DeepEqual(st.Proxy, req.Proxy) {
 		return false
 	}
 	for i, m := range req.PortMappings {

@@ -65,6 +65,9 @@ type SetupRequest struct {
 	// Labels are free-form facts kept in the state file (task namespace/name)
 	// so that an operator can tell what an attachment belongs to.
 	Labels map[string]string
+	// Proxy, for awsvpc, redirects the task's TCP through an App Mesh
+	// proxy container (see ProxyRedirect).
+	Proxy *ProxyRedirect
 }
 
 // Binding is a published port.

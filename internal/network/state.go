@@ -78,6 +78,8 @@ type attachmentState struct {
 	MAC       string `json:"mac,omitempty"`
 
 	Labels map[string]string `json:"labels,omitempty"`
+	// Proxy is the App Mesh redirect applied in the namespace, if any.
+	Proxy *ProxyRedirect `json:"proxy,omitempty"`
 }
 
 // attachment converts the recorded state into the public type.

@@ -80,7 +80,6 @@ type expectation struct {
 
 const (
 	awslogs   = "logConfiguration.logDriver"
-	notYet    = "is not supported yet"
 	taskRole  = "taskRoleArn"
 	execRole  = "executionRoleArn"
 	fargate   = "requiresCompatibilities FARGATE"
@@ -116,7 +115,8 @@ var corpus = map[string]expectation{
 	"16-ecsagent-nvidia-gpu.json": {},
 	"17-ecsagent-private-registry-auth.json": {warnings: []string{execRole, placehold + " $$$REPOSITORY_CREDENTIALS$$$"},
 		mapped: []string{execRole, "containerDefinitions[private-registry-auth-asm-validator].repositoryCredentials.credentialsParameter"}},
-	"18-firelens-appmesh-colorteller-fargate.json": {refused: []string{"proxyConfiguration (App Mesh) " + notYet}},
+	"18-firelens-appmesh-colorteller-fargate.json": {warnings: []string{fargate, taskRole, execRole, awslogs},
+		mapped: []string{"requiresCompatibilities", taskRole, execRole, "containerDefinitions[log_router].logConfiguration.logDriver"}},
 	"19-firelens-efs-describe-wrapped.json": {refused: []string{"efsVolumeConfiguration: Amazon EFS exists only in AWS"},
 		warnings: []string{"the describe-task-definition wrapper was unwrapped"}},
 	"20-firelens-emf-tcp-bridge-links.json": {warnings: []string{awslogs, taskRole, execRole},

@@ -95,9 +95,9 @@ func TestKubectlECSPlugin(t *testing.T) {
 	}
 
 	// Refused by the cluster: exit 1, the message names the field.
-	_, errOut, code = run("register-task-definition", "--cli-input-json", "file://"+filepath.Join(dir, "18-firelens-appmesh-colorteller-fargate.json"),
+	_, errOut, code = run("register-task-definition", "--cli-input-json", "file://"+filepath.Join(dir, "38-deploy-action-ebs-configured-at-launch.json"),
 		"-n", ns, "--kubeconfig", kubeconfig)
-	if code != 1 || !strings.Contains(errOut, "proxyConfiguration (App Mesh) is not supported yet") {
+	if code != 1 || !strings.Contains(errOut, "configuredAtLaunch: EBS volumes attached at launch exist only in AWS") {
 		t.Errorf("a refused file: exit %d\nstderr:\n%s", code, errOut)
 	}
 	// Not a task definition: exit 1. Wrong usage: exit 2.
