@@ -495,8 +495,13 @@ func (w *world) waitEvent(want string) {
 // itself when a step's tasks all ran: a sample can miss a short window),
 // the most not STOPPED.
 type monitor struct {
-	stop, done    chan struct{}
-	armed         atomic.Bool
+	stop, done chan struct{}
+	armed      atomic.Bool
+	// armedAt is when the test armed the check (UnixNano): a sample whose
+	// List began before it may predate what the test saw, and does not
+	// count (CI caught one such sample under load: 2 of 3 serving, read
+	// just before the third task's RUNNING).
+	armedAt       atomic.Int64
 	minServing    int
 	maxNonStopped int
 	observations  int
@@ -514,6 +519,7 @@ func (w *world) watch() *monitor {
 				return
 			case <-tick.C:
 			}
+			began := time.Now().UnixNano()
 			var list ecsv1.TaskList
 			if err := env.Client.List(w.t.Context(), &list, client.InNamespace(w.ns), client.MatchingLabels{ecsv1.LabelService: "web"}); err != nil {
 				continue
@@ -530,10 +536,11 @@ func (w *world) watch() *monitor {
 			}
 			m.observations++
 			m.maxNonStopped = max(m.maxNonStopped, nonStopped)
-			if serving >= w.desired {
+			if serving >= w.desired && !m.armed.Load() {
+				m.armedAt.Store(began)
 				m.armed.Store(true)
 			}
-			if m.armed.Load() {
+			if m.armed.Load() && began >= m.armedAt.Load() {
 				m.minServing = min(m.minServing, serving)
 			}
 		}
@@ -542,7 +549,12 @@ func (w *world) watch() *monitor {
 }
 
 // arm starts the minimum check: the test saw all desired tasks serve.
-func (m *monitor) arm() { m.armed.Store(true) }
+func (m *monitor) arm() {
+	if !m.armed.Load() {
+		m.armedAt.Store(time.Now().UnixNano())
+		m.armed.Store(true)
+	}
+}
 
 func (m *monitor) finish(t *testing.T) {
 	t.Helper()
