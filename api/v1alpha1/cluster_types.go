@@ -108,6 +108,13 @@ type ClusterSecurity struct {
 	// allowHostPathVolumes lets tasks mount host paths (volumes[].host).
 	// +optional
 	AllowHostPathVolumes bool `json:"allowHostPathVolumes,omitempty"`
+	// allowedDevices are the host devices containers may be given
+	// (linuxParameters.devices[].hostPath), such as /dev/fuse.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=4096
+	AllowedDevices []string `json:"allowedDevices,omitempty"`
 }
 
 // ClusterStatus is observed by the manager.

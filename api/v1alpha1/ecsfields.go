@@ -206,6 +206,9 @@ func (s *TaskDefinitionSpec) MappedFields() []MappedField {
 					"recorded only: Longshore has no Service Connect proxy")
 			}
 		}
+		if lp := c.LinuxParameters; lp != nil && lp.Swappiness != nil && lp.MaxSwap == nil {
+			add(at+"linuxParameters.swappiness", fmt.Sprint(*lp.Swappiness), "ignored without maxSwap, as in ECS: the instance's swap configuration applies")
+		}
 		if c.VersionConsistency == "enabled" {
 			add(at+"versionConsistency", c.VersionConsistency,
 				"each task resolves its image when it pulls (status.containers[].imageDigest says what ran)")

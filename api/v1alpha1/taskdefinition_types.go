@@ -249,6 +249,7 @@ type TaskDefinitionSpec struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, r.type != 'InferenceAccelerator')",message="resourceRequirements InferenceAccelerator: Elastic Inference exists only in AWS (and was retired there): remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, r.type != 'GPU' || r.value.matches('^[1-9][0-9]{0,2}$'))",message="resourceRequirements GPU: value is the number of GPUs, 1 to 999"
 // +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, !has(r.sharingStrategy))",message="resourceRequirements sharingStrategy is not supported: each GPU goes to one task"
+// +kubebuilder:validation:XValidation:rule="!has(self.linuxParameters) || !has(self.linuxParameters.maxSwap) || has(self.memory)",message="linuxParameters.maxSwap needs the container's memory (the hard limit): memory plus swap is limited to memory + maxSwap, as Docker does"
 // +kubebuilder:validation:XValidation:rule="!has(self.firelensConfiguration) || !has(self.logConfiguration) || self.logConfiguration.logDriver != 'awsfirelens'",message="the log router (the container with firelensConfiguration) cannot use logDriver awsfirelens itself: give it json-file or awslogs"
 // +kubebuilder:validation:XValidation:rule="!has(self.credentialSpecs) || size(self.credentialSpecs) == 0",message="credentialSpecs need an Active Directory (gMSA) that Longshore cannot provide: remove them"
 // +kubebuilder:validation:XValidation:rule="!has(self.dockerSecurityOptions) || self.dockerSecurityOptions.all(o, o == 'no-new-privileges' || o == 'no-new-privileges:true')",message="dockerSecurityOptions: only no-new-privileges is supported; SELinux, AppArmor and seccomp labels are not"
@@ -997,35 +998,39 @@ type LinuxParameters struct {
 	// +listMapKey=containerPath
 	// +kubebuilder:validation:MaxItems=16
 	Tmpfs []Tmpfs `json:"tmpfs,omitempty"`
-	// devices of the host exposed to the container. Not supported yet:
-	// refused.
+	// devices of the host given to the container (each hostPath must be in
+	// the Cluster's security.allowedDevices).
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=16
-	// +kubebuilder:validation:XValidation:rule="size(self) == 0",message="linuxParameters.devices is not supported yet: use privileged (the Cluster must allow it)"
 	Devices []Device `json:"devices,omitempty"`
-	// maxSwap is the swap in MiB the container may use. Not supported yet:
-	// refused.
+	// maxSwap is the swap in MiB the container may use besides its memory
+	// (0: none); without it the container uses the instance's swap
+	// configuration. It needs the container's memory (hard limit).
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="false",message="linuxParameters.maxSwap is not supported yet: remove it"
+	// +kubebuilder:validation:Minimum=0
 	MaxSwap *int32 `json:"maxSwap,omitempty"`
-	// swappiness of the container, 0 to 100. Not supported yet: refused.
+	// swappiness of the container's memory, 0 to 100 (default 60); used
+	// only with maxSwap, as in ECS.
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="false",message="linuxParameters.swappiness is not supported yet: remove it"
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
 	Swappiness *int32 `json:"swappiness,omitempty"`
 }
 
 // Device is a host device.
 type Device struct {
-	// hostPath of the device.
+	// hostPath of the device, under /dev.
 	// +required
 	// +kubebuilder:validation:MaxLength=4096
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('/dev/') && !self.contains('/../')",message="devices hostPath must be a device under /dev"
 	HostPath string `json:"hostPath"`
-	// containerPath of the device.
+	// containerPath of the device (default: hostPath).
 	// +optional
 	// +kubebuilder:validation:MaxLength=4096
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="devices containerPath must be an absolute path"
 	ContainerPath string `json:"containerPath,omitempty"`
-	// permissions: read, write, mknod.
+	// permissions: read, write, mknod (default: all three, as Docker).
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=3

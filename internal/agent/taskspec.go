@@ -220,6 +220,26 @@ func buildContainerSpec(in containerInput) (lsruntime.ContainerSpec, error) {
 		if lp.InitProcessEnabled {
 			spec.Init = true
 		}
+		// Swap as Docker and ECS: memory + maxSwap limits memory plus swap
+		// (the API requires the container's memory with maxSwap);
+		// swappiness only with maxSwap.
+		if lp.MaxSwap != nil && spec.MemoryLimit > 0 {
+			spec.MemorySwap = spec.MemoryLimit + int64(*lp.MaxSwap)*mib
+			if lp.Swappiness != nil {
+				sw := uint64(*lp.Swappiness)
+				spec.Swappiness = &sw
+			}
+		}
+		for _, d := range lp.Devices {
+			perms := ""
+			for _, p := range d.Permissions {
+				perms += map[ecsv1.DevicePermission]string{"read": "r", "write": "w", "mknod": "m"}[p]
+			}
+			if perms == "" {
+				perms = "rwm" // Docker's default
+			}
+			spec.Devices = append(spec.Devices, lsruntime.Device{HostPath: d.HostPath, ContainerPath: d.ContainerPath, Permissions: perms})
+		}
 	}
 	for _, u := range def.Ulimits {
 		spec.Rlimits = append(spec.Rlimits, lsruntime.Rlimit{Type: "RLIMIT_" + strings.ToUpper(string(u.Name)),

@@ -18,6 +18,7 @@ package agent
 
 import (
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -217,5 +218,39 @@ func TestEnvironmentPrecedence(t *testing.T) {
 	want := []string{"A=env", "B=override", "F=file", "S=secret"}
 	if !slices.Equal(got, want) {
 		t.Errorf("effectiveEnv = %v, want %v", got, want)
+	}
+}
+
+// Swap as Docker and ECS: memory + maxSwap, swappiness only with maxSwap;
+// devices with ECS's permissions as cgroup access letters (all three by
+// default).
+func TestBuildContainerSpecSwapAndDevices(t *testing.T) {
+	task := &ecsv1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "t1", UID: "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"}}
+	td := &ecsv1.TaskDefinitionSpec{}
+	build := func(def *ecsv1.ContainerDefinition) lsruntime.ContainerSpec {
+		t.Helper()
+		got, err := buildContainerSpec(containerInput{Task: task, TD: td, Def: def, EtcDir: "/e"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	got := build(&ecsv1.ContainerDefinition{Name: "a", Memory: ptr.To[int32](128), LinuxParameters: &ecsv1.LinuxParameters{
+		MaxSwap: ptr.To[int32](64), Swappiness: ptr.To[int32](10),
+		Devices: []ecsv1.Device{{HostPath: "/dev/zero", ContainerPath: "/dev/myzero", Permissions: []ecsv1.DevicePermission{"read"}}, {HostPath: "/dev/fuse"}}}})
+	if got.MemorySwap != 192*mib || got.Swappiness == nil || *got.Swappiness != 10 {
+		t.Errorf("swap %d swappiness %v, want %d and 10", got.MemorySwap, got.Swappiness, 192*mib)
+	}
+	want := []lsruntime.Device{{HostPath: "/dev/zero", ContainerPath: "/dev/myzero", Permissions: "r"}, {HostPath: "/dev/fuse", Permissions: "rwm"}}
+	if !reflect.DeepEqual(got.Devices, want) {
+		t.Errorf("devices %+v, want %+v", got.Devices, want)
+	}
+	got = build(&ecsv1.ContainerDefinition{Name: "a", Memory: ptr.To[int32](128), LinuxParameters: &ecsv1.LinuxParameters{MaxSwap: ptr.To[int32](0)}})
+	if got.MemorySwap != 128*mib {
+		t.Errorf("maxSwap 0: swap %d, want the memory limit (no swap)", got.MemorySwap)
+	}
+	got = build(&ecsv1.ContainerDefinition{Name: "a", Memory: ptr.To[int32](128), LinuxParameters: &ecsv1.LinuxParameters{Swappiness: ptr.To[int32](10)}})
+	if got.MemorySwap != 0 || got.Swappiness != nil {
+		t.Errorf("swappiness without maxSwap: swap %d swappiness %v, want neither", got.MemorySwap, got.Swappiness)
 	}
 }

@@ -226,6 +226,15 @@ func specOpts(spec ContainerSpec, img containerd.Image, imageEntrypoint, imageCm
 	if spec.MemoryLimit > 0 {
 		opts = append(opts, oci.WithMemoryLimit(uint64(spec.MemoryLimit)))
 	}
+	if spec.MemorySwap > 0 {
+		opts = append(opts, oci.WithMemorySwap(spec.MemorySwap))
+	}
+	if spec.Swappiness != nil && !cgroupV2() { // cgroup v2 has no memory.swappiness
+		opts = append(opts, withSwappiness(*spec.Swappiness))
+	}
+	for _, d := range spec.Devices {
+		opts = append(opts, withDevice(d))
+	}
 	if spec.MemoryReservation > 0 {
 		opts = append(opts, withMemoryReservation(spec.MemoryReservation))
 	}
@@ -289,7 +298,7 @@ func withOwnCgroup(privileged bool) oci.SpecOpts {
 			}
 		}
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: opts})
-		if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		if cgroupV2() {
 			if s.Linux == nil {
 				s.Linux = &specs.Linux{}
 			}
@@ -352,18 +361,61 @@ func withMountsReplacing(ms []specs.Mount) oci.SpecOpts {
 	}
 }
 
-func withMemoryReservation(bytes int64) oci.SpecOpts {
+// cgroupV2 tells whether the host runs the unified cgroup hierarchy.
+func cgroupV2() bool {
+	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
+	return err == nil
+}
+
+// withSwappiness sets the cgroup's memory.swappiness.
+func withSwappiness(v uint64) oci.SpecOpts {
 	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		memoryResources(s).Swappiness = &v
+		return nil
+	}
+}
+
+// memoryResources returns the spec's memory resources, made if missing.
+func memoryResources(s *oci.Spec) *specs.LinuxMemory {
+	if s.Linux == nil {
+		s.Linux = &specs.Linux{}
+	}
+	if s.Linux.Resources == nil {
+		s.Linux.Resources = &specs.LinuxResources{}
+	}
+	if s.Linux.Resources.Memory == nil {
+		s.Linux.Resources.Memory = &specs.LinuxMemory{}
+	}
+	return s.Linux.Resources.Memory
+}
+
+// withDevice adds a host device node at its container path, and the
+// device cgroup rule that lets the container use it as permitted.
+func withDevice(d Device) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		dev, err := oci.DeviceFromPath(d.HostPath)
+		if err != nil {
+			return fmt.Errorf("device %s: %w", d.HostPath, err)
+		}
+		if d.ContainerPath != "" {
+			dev.Path = d.ContainerPath
+		}
 		if s.Linux == nil {
 			s.Linux = &specs.Linux{}
 		}
 		if s.Linux.Resources == nil {
 			s.Linux.Resources = &specs.LinuxResources{}
 		}
-		if s.Linux.Resources.Memory == nil {
-			s.Linux.Resources.Memory = &specs.LinuxMemory{}
-		}
-		s.Linux.Resources.Memory.Reservation = &bytes
+		s.Linux.Devices = append(s.Linux.Devices, *dev)
+		s.Linux.Resources.Devices = append(s.Linux.Resources.Devices, specs.LinuxDeviceCgroup{
+			Allow: true, Type: dev.Type, Major: &dev.Major, Minor: &dev.Minor, Access: d.Permissions})
+		return nil
+	}
+}
+
+func withMemoryReservation(bytes int64) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		memoryResources(s).Reservation = &bytes
 		return nil
 	}
 }

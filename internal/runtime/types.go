@@ -106,6 +106,13 @@ type ContainerSpec struct {
 	// MemoryLimit is the hard limit in bytes (0 = none); MemoryReservation
 	// the soft limit.
 	MemoryLimit, MemoryReservation int64
+	// MemorySwap, when set, is the limit of memory plus swap in bytes
+	// (Docker's --memory-swap; ECS memory + maxSwap); it needs MemoryLimit.
+	MemorySwap int64
+	// Swappiness, when set, is the cgroup's memory.swappiness (0-100).
+	Swappiness *uint64
+	// Devices of the host given to the container.
+	Devices []Device
 	// CgroupParent is the task's cgroup; the container's cgroup is
 	// CgroupParent/ID.
 	CgroupParent   string
@@ -125,6 +132,14 @@ type ContainerSpec struct {
 	// LogURI is the logging binary the shim starts for stdout/stderr; nil
 	// discards output.
 	LogURI *url.URL
+}
+
+// Device is a host device node made available in a container, with the
+// cgroup permissions to use it.
+type Device struct {
+	HostPath, ContainerPath string
+	// Permissions are cgroup device access letters: r, w, m.
+	Permissions string
 }
 
 // State is a container's runtime state.

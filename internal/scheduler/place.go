@@ -121,7 +121,8 @@ type constraint struct {
 //   - Cluster security: a privileged container needs
 //     security.allowPrivileged, networkMode host needs allowHostNetwork,
 //     each added capability must be in allowedCapabilities (or ALL be), a
-//     host path volume needs allowHostPathVolumes.
+//     host path volume needs allowHostPathVolumes, each host device
+//     (linuxParameters.devices) must be in allowedDevices.
 //   - The task's namespace must be in Policy.Namespaces when that is set.
 //   - There must be at least one instance.
 //
@@ -348,6 +349,11 @@ func (p Policy) Check(ns string, r *Requirements) (Cause, string) {
 					return CausePolicy, fmt.Sprintf("Cluster security forbids adding capability %s (not in security.allowedCapabilities)", c)
 				}
 			}
+		}
+	}
+	for _, d := range r.Devices {
+		if !slices.Contains(sec.AllowedDevices, d) {
+			return CausePolicy, fmt.Sprintf("Cluster security forbids the host device %s (not in security.allowedDevices)", d)
 		}
 	}
 	if r.HostPathVolumes && !sec.AllowHostPathVolumes {

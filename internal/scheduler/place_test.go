@@ -227,6 +227,19 @@ func TestPlaceEligibility(t *testing.T) {
 			task:      Task{Requirements: Requirements{HostPathVolumes: true}},
 			want:      "i-a",
 		},
+		"host device forbidden": {
+			policy:    Policy{Security: ecsv1.ClusterSecurity{AllowedDevices: []string{"/dev/fuse"}}},
+			instances: instances(mkInstance("i-a")),
+			task:      Task{Requirements: Requirements{Devices: []string{"/dev/fuse", "/dev/kvm"}}},
+			wantErr: &Unplaceable{Causes: []Cause{CausePolicy},
+				Reason: prefix + "Reason: Cluster security forbids the host device /dev/kvm (not in security.allowedDevices)."},
+		},
+		"host devices allowed": {
+			policy:    Policy{Security: ecsv1.ClusterSecurity{AllowedDevices: []string{"/dev/fuse", "/dev/kvm"}}},
+			instances: instances(mkInstance("i-a")),
+			task:      Task{Requirements: Requirements{Devices: []string{"/dev/fuse", "/dev/kvm"}}},
+			want:      "i-a",
+		},
 		"namespace not allowed": {
 			policy:    Policy{Namespaces: []string{"prod", "staging"}},
 			instances: instances(mkInstance("i-a")),

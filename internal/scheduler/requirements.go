@@ -47,6 +47,9 @@ type Requirements struct {
 	// Capabilities are the linuxParameters.capabilities.add of all
 	// containers, upper-case without the CAP_ prefix, sorted, unique.
 	Capabilities []string
+	// Devices are the host devices the containers are given
+	// (linuxParameters.devices[].hostPath), sorted, without repeats.
+	Devices []string
 	// GPU is the number of GPUs of the containers' resourceRequirements.
 	GPU int64
 }
@@ -127,6 +130,14 @@ func TaskRequirements(td *ecsv1.TaskDefinitionSpec, ov *ecsv1.TaskOverride) (Req
 			for _, capName := range lp.Capabilities.Add {
 				caps[normalizeCapability(string(capName))] = true
 			}
+		}
+		if lp := c.LinuxParameters; lp != nil {
+			for _, d := range lp.Devices {
+				if !slices.Contains(r.Devices, d.HostPath) {
+					r.Devices = append(r.Devices, d.HostPath)
+				}
+			}
+			slices.Sort(r.Devices)
 		}
 		for _, pm := range c.PortMappings {
 			proto := pm.Protocol

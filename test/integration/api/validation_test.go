@@ -83,6 +83,12 @@ const container = `name: web
   memory: 64
 `
 
+// containerNoMemory has a soft limit only.
+const containerNoMemory = `name: web
+  image: localhost/longshore/busybox:latest
+  memoryReservation: 64
+`
+
 func td(name, spec string) string { return manifest("TaskDefinition", name, spec) }
 
 // TestSamplesAreAccepted applies every object of config/samples, in file
@@ -186,8 +192,13 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 		{"environmentFiles not an S3 ARN", td("t", "containerDefinitions:\n- "+container+"  environmentFiles: [{type: s3, value: \"s3://b/k.env\"}]\n"), "environmentFiles value must be the ARN of an S3 object"},
 		{"credentialSpecs", td("t", "containerDefinitions:\n- "+container+"  credentialSpecs: [\"credentialspec:arn:aws:s3:::b/k\"]\n"), "credentialSpecs need an Active Directory"},
 		{"containerPortRange", td("t", "containerDefinitions:\n- "+container+"  portMappings: [{containerPort: 80, containerPortRange: \"8000-8010\"}]\n"), "containerPortRange is not supported yet"},
-		{"linux devices", td("t", "containerDefinitions:\n- "+container+"  linuxParameters: {devices: [{hostPath: /dev/fuse}]}\n"), "linuxParameters.devices is not supported yet"},
-		{"maxSwap", td("t", "containerDefinitions:\n- "+container+"  linuxParameters: {maxSwap: 512}\n"), "linuxParameters.maxSwap is not supported yet"},
+		// Devices and swap are honoured now: the rules are about their shape.
+		{"linux devices", td("t", "containerDefinitions:\n- "+container+"  linuxParameters: {devices: [{hostPath: /etc/passwd}]}\n"), "devices hostPath must be a device under /dev"},
+		{"device containerPath", td("t", "containerDefinitions:\n- "+container+"  linuxParameters: {devices: [{hostPath: /dev/fuse, containerPath: fuse}]}\n"), "devices containerPath must be an absolute path"},
+		{"device permission", td("t", "containerDefinitions:\n- "+container+"  linuxParameters: {devices: [{hostPath: /dev/fuse, permissions: [execute]}]}\n"), `Unsupported value: "execute"`},
+		{"maxSwap", td("t", "containerDefinitions:\n- "+containerNoMemory+"  linuxParameters: {maxSwap: 512}\n"), "linuxParameters.maxSwap needs the container's memory (the hard limit)"},
+		{"negative maxSwap", td("t", "containerDefinitions:\n- "+container+"  linuxParameters: {maxSwap: -1}\n"), "should be greater than or equal to 0"},
+		{"swappiness above 100", td("t", "containerDefinitions:\n- "+container+"  linuxParameters: {maxSwap: 0, swappiness: 101}\n"), "should be less than or equal to 100"},
 		{"dockerVolumeConfiguration of another driver", td("t", "volumes: [{name: v, dockerVolumeConfiguration: {scope: task, driver: rexray/ebs}}]\ncontainerDefinitions:\n- "+container), "only the local driver exists on Longshore instances"},
 		{"dockerVolumeConfiguration nfs", td("t", "volumes: [{name: v, dockerVolumeConfiguration: {driver: local, driverOpts: {type: nfs, device: \":/export\"}}}]\ncontainerDefinitions:\n- "+container), "only type tmpfs (device tmpfs) is supported"},
 		{"dockerVolumeConfiguration autoprovision of a task volume", td("t", "volumes: [{name: v, dockerVolumeConfiguration: {scope: task, autoprovision: true}}]\ncontainerDefinitions:\n- "+container), "autoprovision needs scope shared"},
