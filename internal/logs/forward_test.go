@@ -115,26 +115,40 @@ func TestLoggerForwardsToRouter(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatalf("the router could not read what the logger sent: %v", errs)
 	}
+	// Within a stream the router gets the records in the file's order
+	// (stdout and stderr are copied concurrently: across them, no order).
 	records := readRecords(t, file)
 	if len(events) != len(records) {
 		t.Fatalf("the router got %d events, the log file has %d records", len(events), len(records))
 	}
-	var stdout []forwardtest.Event
-	for i, e := range events {
-		rec := records[i]
+	byStreamEvents := map[string][]forwardtest.Event{}
+	for _, e := range events {
 		if e.Tag != "app-firelens-0123abcd" || e.Record["container_id"] != "c1" || e.Record["container_name"] != "/ecs-web-1-app" {
-			t.Fatalf("event %d: tag %q record %v", i, e.Tag, e.Record)
+			t.Fatalf("event: tag %q record %v", e.Tag, e.Record)
 		}
-		if e.Record["source"] != rec.Stream || e.Record["log"] != strings.TrimSuffix(rec.Log, "\n") {
-			t.Fatalf("event %d: %v, the file has %+v", i, e.Record, rec)
+		src, _ := e.Record["source"].(string)
+		byStreamEvents[src] = append(byStreamEvents[src], e)
+	}
+	fileByStream := map[string][]Line{}
+	for _, rec := range records {
+		fileByStream[rec.Stream] = append(fileByStream[rec.Stream], rec)
+	}
+	for stream, recs := range fileByStream {
+		evs := byStreamEvents[stream]
+		if len(evs) != len(recs) {
+			t.Fatalf("%s: the router got %d events, the file has %d", stream, len(evs), len(recs))
 		}
-		if d := e.Time.Sub(rec.Time); d < -time.Microsecond || d > time.Microsecond {
-			t.Errorf("event %d at %v, record at %v: want the same time (sub-second)", i, e.Time, rec.Time)
-		}
-		if e.Record["source"] == StreamStdout {
-			stdout = append(stdout, e)
+		for i, rec := range recs {
+			e := evs[i]
+			if e.Record["log"] != strings.TrimSuffix(rec.Log, "\n") {
+				t.Fatalf("%s event %d: %v, the file has %+v", stream, i, e.Record, rec)
+			}
+			if d := e.Time.Sub(rec.Time); d < -time.Microsecond || d > time.Microsecond {
+				t.Errorf("%s event %d at %v, record at %v: want the same time (sub-second)", stream, i, e.Time, rec.Time)
+			}
 		}
 	}
+	stdout := byStreamEvents[StreamStdout]
 	// The long line: three parts of one partial_id, ordinals 1-3, the
 	// third last; then the unfinished line as a whole record.
 	parts := stdout[100:103]
