@@ -64,14 +64,13 @@ func (n *instanceNetwork) current(ctx context.Context, needTaskCIDR bool) (*netw
 	if ci.Status.TaskCIDR == "" {
 		return nil, fmt.Errorf("container instance %s has no task subnet yet (status.taskCIDR, assigned by longshore-manager from the Cluster's taskNetwork.cidr); awsvpc tasks cannot start here until it has one", n.instanceName)
 	}
-	cfg := n.base
-	cfg.TaskCIDR = ci.Status.TaskCIDR
-	cni, err := network.New(cfg)
-	if err != nil {
+	// The same CNI learns its subnet: a new one would reload the state
+	// files of attachments being set up (and take them for interrupted).
+	if err := n.cni.SetTaskCIDR(ci.Status.TaskCIDR); err != nil {
 		return nil, err
 	}
-	n.base, n.cni = cfg, cni
-	return cni, nil
+	n.base.TaskCIDR = ci.Status.TaskCIDR
+	return n.cni, nil
 }
 
 // Setup implements network.Network.

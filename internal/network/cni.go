@@ -267,6 +267,33 @@ func New(cfg Config) (*CNI, error) {
 	return c, nil
 }
 
+// SetTaskCIDR gives an instance created without a task subnet the one it
+// was assigned since (awsvpc). The same CNI goes on with its attachments:
+// a second CNI on the same state directory would load their state files
+// while a setup is under way and take an attachment being set up for one
+// whose setup was interrupted.
+func (c *CNI) SetTaskCIDR(cidr string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cfg.TaskCIDR == cidr && c.taskConf != nil {
+		return nil
+	}
+	if c.cfg.TaskCIDR != "" {
+		return fmt.Errorf("this instance already has the task subnet %s, not %s", c.cfg.TaskCIDR, cidr)
+	}
+	cfg := c.cfg
+	cfg.TaskCIDR = cidr
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	conf, err := taskConfList(cfg.TaskBridgeName, cidr, c.ipamDir)
+	if err != nil {
+		return err
+	}
+	c.cfg, c.taskConf = cfg, conf
+	return nil
+}
+
 func findPlugin(dirs []string, name string) (string, error) {
 	for _, d := range dirs {
 		p := filepath.Join(d, name)

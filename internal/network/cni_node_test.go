@@ -1034,3 +1034,47 @@ func TestNodeSetupAfterLostState(t *testing.T) {
 	fpSecond.hostPorts = append(fpSecond.hostPorts, fpFirst.hostPorts...)
 	assertGone(t, c, fpSecond)
 }
+
+// TestSetTaskCIDRKeepsAttachments: an instance that learns its task subnet
+// after registration goes on with the attachments it has, the one being
+// set up included. (The agent used to build a second CNI then, which
+// loaded the state file of a bridge attachment whose setup was under way,
+// took it for an interrupted setup and tore the working namespace down
+// under its container: the e2e "bridge task on its host port" failure.)
+func TestSetTaskCIDRKeepsAttachments(t *testing.T) {
+	ctx := testContext(t)
+	cfg := nodeConfig(t)
+	cidr := cfg.TaskCIDR
+	cfg.TaskCIDR = ""
+	c := newNodeCNI(t, cfg)
+	bridge, err := c.Setup(ctx, SetupRequest{ID: "late-subnet-bridge", Mode: ModeBridge})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inode := netnsInode(t, bridge.NetNSPath)
+	if _, err := c.Setup(ctx, SetupRequest{ID: "late-subnet-vpc", Mode: ModeAWSVPC}); err == nil || !strings.Contains(err.Error(), "needs a task subnet") {
+		t.Fatalf("awsvpc without a subnet: %v", err)
+	}
+	if err := c.SetTaskCIDR(cidr); err != nil {
+		t.Fatal(err)
+	}
+	vpc, err := c.Setup(ctx, SetupRequest{ID: "late-subnet-vpc", Mode: ModeAWSVPC})
+	if err != nil {
+		t.Fatalf("awsvpc once the subnet is known: %v", err)
+	}
+	if _, n, _ := net.ParseCIDR(cidr); !n.Contains(net.ParseIP(vpc.IPv4)) {
+		t.Errorf("awsvpc address %s is not in %s", vpc.IPv4, cidr)
+	}
+	again, err := c.Setup(ctx, SetupRequest{ID: "late-subnet-bridge", Mode: ModeBridge})
+	if err != nil || again.IPv4 != bridge.IPv4 || netnsInode(t, again.NetNSPath) != inode {
+		t.Errorf("the bridge attachment after SetTaskCIDR: %+v (%v), want the same namespace and address as %+v", again, err, bridge)
+	}
+	if err := c.SetTaskCIDR("10.250.9.0/24"); err == nil {
+		t.Error("a second, different subnet was accepted")
+	}
+	for _, id := range []string{"late-subnet-bridge", "late-subnet-vpc"} {
+		if err := c.Teardown(ctx, id); err != nil {
+			t.Error(err)
+		}
+	}
+}
