@@ -244,8 +244,6 @@ type TaskDefinitionSpec struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.portMappings) || self.portMappings.all(p, self.portMappings.exists_one(q, q.containerPort == p.containerPort && q.protocol == p.protocol))",message="portMappings must not repeat a containerPort and protocol"
 // +kubebuilder:validation:XValidation:rule="!has(self.portMappings) || self.portMappings.all(p, !has(p.hostPort) || p.hostPort == 0 || self.portMappings.exists_one(q, has(q.hostPort) && q.hostPort == p.hostPort && q.protocol == p.protocol))",message="portMappings must not repeat a hostPort and protocol"
 // +kubebuilder:validation:XValidation:rule="!has(self.disableNetworking) || !self.disableNetworking || !has(self.portMappings) || size(self.portMappings) == 0",message="a container with disableNetworking has no network to publish portMappings on"
-// +kubebuilder:validation:XValidation:rule="!has(self.interactive) || !self.interactive",message="interactive (stdin) is not supported yet: remove it"
-// +kubebuilder:validation:XValidation:rule="!has(self.pseudoTerminal) || !self.pseudoTerminal",message="pseudoTerminal (a TTY) is not supported yet: remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, r.type != 'InferenceAccelerator')",message="resourceRequirements InferenceAccelerator: Elastic Inference exists only in AWS (and was retired there): remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, r.type != 'GPU' || r.value.matches('^[1-9][0-9]{0,2}$'))",message="resourceRequirements GPU: value is the number of GPUs, 1 to 999"
 // +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, !has(r.sharingStrategy))",message="resourceRequirements sharingStrategy is not supported: each GPU goes to one task"
@@ -447,10 +445,12 @@ type ContainerDefinition struct {
 	// +kubebuilder:validation:MaxItems=8
 	// +kubebuilder:validation:items:MaxLength=1024
 	DockerSecurityOptions []string `json:"dockerSecurityOptions,omitempty"`
-	// interactive keeps stdin open. Not supported yet: true is refused.
+	// interactive keeps the process's stdin open (it reads nothing, as
+	// nobody attaches), instead of it reading end of file at once.
 	// +optional
 	Interactive *bool `json:"interactive,omitempty"`
-	// pseudoTerminal allocates a TTY. Not supported yet: true is refused.
+	// pseudoTerminal gives the process a TTY: its output is all stdout,
+	// with "\r\n" line ends.
 	// +optional
 	PseudoTerminal *bool `json:"pseudoTerminal,omitempty"`
 	// systemControls are namespaced kernel parameters (sysctls) set in the

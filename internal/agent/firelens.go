@@ -310,11 +310,7 @@ func (b *configWriter) recordTransformer(match string, kv [][2]string) {
 // agent's run directory, not its state directory, so that the socket's
 // path stays within the 107 bytes a Unix socket path may have.
 func (r *TaskReconciler) fireLensDir(task *ecsv1.Task) string {
-	root := r.RunDir
-	if root == "" {
-		root = DefaultRunDir
-	}
-	return filepath.Join(root, "firelens", taskID(task))
+	return filepath.Join(r.runDir(), "firelens", taskID(task))
 }
 
 // taskID is the task's id as ECS writes it: 32 hexadecimal digits (the

@@ -308,6 +308,19 @@ func (r *TaskReconciler) taskDir(task *ecsv1.Task) string {
 	return filepath.Join(r.StateDir, "tasks", string(task.UID))
 }
 
+// runDir is the agent's run directory (short paths, gone at reboot).
+func (r *TaskReconciler) runDir() string {
+	if r.RunDir == "" {
+		return DefaultRunDir
+	}
+	return r.RunDir
+}
+
+// stdinDir holds the stdin FIFOs of the task's interactive containers.
+func (r *TaskReconciler) stdinDir(task *ecsv1.Task) string {
+	return filepath.Join(r.runDir(), "stdin", taskID(task))
+}
+
 // cgroupParent is the task's cgroup (cgroupfs path).
 func cgroupParent(task *ecsv1.Task) string {
 	return "/longshore/" + strings.ReplaceAll(string(task.UID), "-", "")
@@ -438,6 +451,9 @@ func (t *taskRun) cleanup(ctx context.Context) error {
 	}
 	if err := os.RemoveAll(r.fireLensDir(task)); err != nil {
 		return fmt.Errorf("removing the task's FireLens directory: %w", err)
+	}
+	if err := os.RemoveAll(r.stdinDir(task)); err != nil {
+		return fmt.Errorf("removing the task's stdin FIFOs: %w", err)
 	}
 	return nil
 }

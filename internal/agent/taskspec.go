@@ -149,6 +149,7 @@ func buildContainerSpec(in containerInput) (lsruntime.ContainerSpec, error) {
 		Privileged:     def.Privileged,
 		ReadonlyRootfs: def.ReadonlyRootFilesystem,
 		LogURI:         in.LogURI,
+		Terminal:       def.PseudoTerminal != nil && *def.PseudoTerminal,
 	}
 	if in.TD.PidMode == "task" || in.TD.IpcMode == "task" || in.TD.IpcMode == "none" {
 		return spec, fmt.Errorf("pidMode/ipcMode %q/%q are not supported by this agent yet (use host or leave them unset)", in.TD.PidMode, in.TD.IpcMode)

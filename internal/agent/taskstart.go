@@ -19,6 +19,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -28,6 +29,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -641,6 +643,11 @@ func (t *taskRun) createContainers(ctx context.Context, td *ecsv1.TaskDefinition
 		if err != nil {
 			return userErrorf("container %s: %v", d.Name, err)
 		}
+		if d.Interactive != nil && *d.Interactive {
+			if spec.StdinFIFO, err = t.stdinFIFO(d.Name); err != nil {
+				return err
+			}
+		}
 		if err := r.Runtime.Create(ctx, spec); err != nil {
 			return userErrorf("CannotCreateContainerError: container %s: %v", d.Name, err)
 		}
@@ -649,6 +656,21 @@ func (t *taskRun) createContainers(ctx context.Context, td *ecsv1.TaskDefinition
 		}
 	}
 	return nil
+}
+
+// stdinFIFO makes the FIFO an interactive container's stdin is: nobody
+// writes to it (yet), so the process's stdin stays open instead of ending
+// at once. It lives in the agent's run directory and goes with the task.
+func (t *taskRun) stdinFIFO(container string) (string, error) {
+	dir := t.r.stdinDir(t.task)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, container)
+	if err := unix.Mkfifo(p, 0o600); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", fmt.Errorf("stdin of container %s: %w", container, err)
+	}
+	return p, nil
 }
 
 // restartFile records a restart-policy restart of a container between the

@@ -49,6 +49,10 @@ const (
 	// labelLogURI keeps the logging binary's URI on the container, so that a
 	// restarted agent (or a restart of the container) logs the same way.
 	labelLogURI = "ecs.longshore.io/log-uri"
+	// labelTerminal and labelStdin keep the process's stdio on the
+	// container: a pseudo-terminal, and the stdin FIFO.
+	labelTerminal = "ecs.longshore.io/terminal"
+	labelStdin    = "ecs.longshore.io/stdin"
 	// maxExecOutput bounds what Exec keeps of a command's output.
 	maxExecOutput = 4096
 )
@@ -138,6 +142,15 @@ func (c *Containerd) Create(ctx context.Context, spec ContainerSpec) error {
 	if spec.LogURI != nil {
 		labels[labelLogURI] = spec.LogURI.String()
 	}
+	if spec.Terminal {
+		labels[labelTerminal] = "true"
+	}
+	if spec.StdinFIFO != "" {
+		if !filepath.IsAbs(spec.StdinFIFO) {
+			return fmt.Errorf("stdin FIFO %q is not an absolute path", spec.StdinFIFO)
+		}
+		labels[labelStdin] = spec.StdinFIFO
+	}
 	if spec.Init && c.InitBinary == "" {
 		return fmt.Errorf("initProcessEnabled needs the agent's init binary, and none is configured")
 	}
@@ -192,6 +205,9 @@ func specOpts(spec ContainerSpec, img containerd.Image, imageEntrypoint, imageCm
 		oci.WithImageConfig(img), oci.WithProcessArgs(args...)}
 	if len(spec.Env) > 0 {
 		opts = append(opts, oci.WithEnv(spec.Env))
+	}
+	if spec.Terminal {
+		opts = append(opts, oci.WithTTY)
 	}
 	if spec.User != "" {
 		opts = append(opts, oci.WithUser(spec.User))
@@ -452,13 +468,17 @@ func (c *Containerd) Start(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	creator := cio.NullIO
+	stdio := cio.Config{Stdin: labels[labelStdin], Terminal: labels[labelTerminal] == "true"}
 	if raw := labels[labelLogURI]; raw != "" {
 		u, err := url.Parse(raw)
 		if err != nil {
 			return fmt.Errorf("container %s has a bad log URI: %w", id, err)
 		}
-		creator = cio.LogURI(u)
+		stdio.Stdout, stdio.Stderr = u.String(), u.String()
+	}
+	creator := cio.NullIO
+	if stdio != (cio.Config{}) {
+		creator = func(string) (cio.IO, error) { return shimIO{stdio}, nil }
 	}
 	t, err := cont.NewTask(ctx, creator)
 	if err != nil {
@@ -466,6 +486,15 @@ func (c *Containerd) Start(ctx context.Context, id string) error {
 	}
 	return c.startTask(ctx, t)
 }
+
+// shimIO is stdio the shim handles alone (the logging binary, the stdin
+// FIFO, the console): the client copies nothing, as with cio.LogURI.
+type shimIO struct{ config cio.Config }
+
+func (s shimIO) Config() cio.Config { return s.config }
+func (shimIO) Cancel()              {}
+func (shimIO) Wait()                {}
+func (shimIO) Close() error         { return nil }
 
 func (c *Containerd) startTask(ctx context.Context, t containerd.Task) error {
 	// Wait before Start, so that even an immediate exit is observed.

@@ -132,6 +132,13 @@ type ContainerSpec struct {
 	// LogURI is the logging binary the shim starts for stdout/stderr; nil
 	// discards output.
 	LogURI *url.URL
+	// Terminal gives the process a pseudo-terminal (ECS pseudoTerminal):
+	// its output all comes as stdout, with "\r\n" line ends.
+	Terminal bool
+	// StdinFIFO, when set, is a FIFO (absolute path, created by the caller)
+	// that the shim opens as the process's stdin, so that stdin stays open
+	// (ECS interactive) instead of reading end of file from /dev/null.
+	StdinFIFO string
 }
 
 // Device is a host device node made available in a container, with the

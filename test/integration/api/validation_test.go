@@ -184,8 +184,9 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 		{"firelens config s3 not an ARN", td("t", "containerDefinitions:\n- "+container+"  firelensConfiguration: {type: fluentbit, options: {config-file-type: s3, config-file-value: \"s3://b/x.conf\"}}\n"), "config-file-value must be the ARN of an S3 object"},
 		{"two log routers", td("t", "containerDefinitions:\n- "+container+"  firelensConfiguration: {type: fluentbit}\n- {name: router, image: x, memory: 10, firelensConfiguration: {type: fluentbit}}\n"), "at most one container may have firelensConfiguration"},
 		{"log router logs to itself", td("t", "containerDefinitions:\n- "+container+"  firelensConfiguration: {type: fluentbit}\n  logConfiguration: {logDriver: awsfirelens}\n"), "the log router (the container with firelensConfiguration) cannot use logDriver awsfirelens itself"},
-		{"pseudoTerminal", td("t", "containerDefinitions:\n- "+container+"  pseudoTerminal: true\n"), "pseudoTerminal (a TTY) is not supported yet"},
-		{"interactive", td("t", "containerDefinitions:\n- "+container+"  interactive: true\n"), "interactive (stdin) is not supported yet"},
+		// pseudoTerminal and interactive are honoured now: they are booleans.
+		{"pseudoTerminal", td("t", "containerDefinitions:\n- "+container+"  pseudoTerminal: \"yes\"\n"), "spec.containerDefinitions[0].pseudoTerminal: Invalid value: \"string\""},
+		{"interactive", td("t", "containerDefinitions:\n- "+container+"  interactive: 1\n"), "spec.containerDefinitions[0].interactive: Invalid value: \"integer\""},
 		{"disableNetworking in awsvpc", td("t", "networkMode: awsvpc\ncontainerDefinitions:\n- "+container+"  disableNetworking: true\n"), "disableNetworking works with networkMode bridge only"},
 		{"disableNetworking with ports", td("t", "containerDefinitions:\n- "+container+"  disableNetworking: true\n  portMappings: [{containerPort: 80}]\n"), "a container with disableNetworking has no network to publish portMappings on"},
 		// environmentFiles are accepted (mapped onto ConfigMaps) now; a value that is not an S3 object's ARN is not.
