@@ -247,6 +247,7 @@ type TaskDefinitionSpec struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, r.type != 'InferenceAccelerator')",message="resourceRequirements InferenceAccelerator: Elastic Inference exists only in AWS (and was retired there): remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, r.type != 'GPU' || r.value.matches('^[1-9][0-9]{0,2}$'))",message="resourceRequirements GPU: value is the number of GPUs, 1 to 999"
 // +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements) || self.resourceRequirements.all(r, !has(r.sharingStrategy))",message="resourceRequirements sharingStrategy is not supported: each GPU goes to one task"
+// +kubebuilder:validation:XValidation:rule="!has(self.interactive) || !self.interactive || (has(self.pseudoTerminal) && self.pseudoTerminal)",message="interactive without pseudoTerminal is not supported yet (the output goes through the log store, which gives the process no stdin): set pseudoTerminal: true as well, and stdin is the TTY"
 // +kubebuilder:validation:XValidation:rule="!has(self.linuxParameters) || !has(self.linuxParameters.maxSwap) || has(self.memory)",message="linuxParameters.maxSwap needs the container's memory (the hard limit): memory plus swap is limited to memory + maxSwap, as Docker does"
 // +kubebuilder:validation:XValidation:rule="!has(self.firelensConfiguration) || !has(self.logConfiguration) || self.logConfiguration.logDriver != 'awsfirelens'",message="the log router (the container with firelensConfiguration) cannot use logDriver awsfirelens itself: give it json-file or awslogs"
 // +kubebuilder:validation:XValidation:rule="!has(self.credentialSpecs) || size(self.credentialSpecs) == 0",message="credentialSpecs need an Active Directory (gMSA) that Longshore cannot provide: remove them"
@@ -446,7 +447,8 @@ type ContainerDefinition struct {
 	// +kubebuilder:validation:items:MaxLength=1024
 	DockerSecurityOptions []string `json:"dockerSecurityOptions,omitempty"`
 	// interactive keeps the process's stdin open (it reads nothing, as
-	// nobody attaches), instead of it reading end of file at once.
+	// nobody attaches), instead of it reading end of file at once. It
+	// needs pseudoTerminal (stdin is then the TTY).
 	// +optional
 	Interactive *bool `json:"interactive,omitempty"`
 	// pseudoTerminal gives the process a TTY: its output is all stdout,

@@ -187,6 +187,7 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 		// pseudoTerminal and interactive are honoured now: they are booleans.
 		{"pseudoTerminal", td("t", "containerDefinitions:\n- "+container+"  pseudoTerminal: \"yes\"\n"), "spec.containerDefinitions[0].pseudoTerminal: Invalid value: \"string\""},
 		{"interactive", td("t", "containerDefinitions:\n- "+container+"  interactive: 1\n"), "spec.containerDefinitions[0].interactive: Invalid value: \"integer\""},
+		{"interactive without pseudoTerminal", td("t", "containerDefinitions:\n- "+container+"  interactive: true\n"), "interactive without pseudoTerminal is not supported yet"},
 		{"disableNetworking in awsvpc", td("t", "networkMode: awsvpc\ncontainerDefinitions:\n- "+container+"  disableNetworking: true\n"), "disableNetworking works with networkMode bridge only"},
 		{"disableNetworking with ports", td("t", "containerDefinitions:\n- "+container+"  disableNetworking: true\n  portMappings: [{containerPort: 80}]\n"), "a container with disableNetworking has no network to publish portMappings on"},
 		// environmentFiles are accepted (mapped onto ConfigMaps) now; a value that is not an S3 object's ARN is not.
