@@ -465,7 +465,7 @@ var badManifests = []struct{ name, yaml, want string }{
 	{"unknown network mode", tdYAML("bad-mode", "networkMode: nat", "image: x\n      memory: 32"), `Unsupported value: "nat"`},
 	{"no memory anywhere", tdYAML("bad-memory", "", "image: x"), "every container needs memory or memoryReservation"},
 	{"port out of range", tdYAML("bad-port", "", "image: x\n      memory: 32\n      portMappings: [{containerPort: 70000}]"), "should be less than or equal to 65535"},
-	{"App Mesh proxy", tdYAML("bad-field", "proxyConfiguration: {type: APPMESH, containerName: main}", "image: x\n      memory: 32"), "proxyConfiguration (App Mesh) is not supported yet"},
+	{"App Mesh proxy outside awsvpc", tdYAML("bad-field", "proxyConfiguration: {type: APPMESH, containerName: main}", "image: x\n      memory: 32"), "proxyConfiguration (App Mesh) needs networkMode awsvpc"},
 	{"pidMode task", tdYAML("bad-pid", "pidMode: task", "image: x\n      memory: 32"), "pidMode task is not supported yet"},
 	{"dependsOn cycle", `apiVersion: ecs.longshore.io/v1alpha1
 kind: TaskDefinition
