@@ -18,7 +18,6 @@ package v1alpha1
 
 import (
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 )
@@ -178,9 +177,9 @@ func (s *TaskDefinitionSpec) MappedFields() []MappedField {
 		}
 		if fc := c.FirelensConfiguration; fc != nil && fc.Options["config-file-type"] == "s3" {
 			v := string(fc.Options["config-file-value"])
-			if n, err := EnvironmentFileConfigMap(v); err == nil {
+			if n, key, err := S3ObjectConfigMapKey(v); err == nil {
 				add(at+"firelensConfiguration.options.config-file-value", v,
-					"key "+path.Base(v)+" of the ConfigMap "+n+" of the task's namespace")
+					"key "+key+" of the ConfigMap "+n+" of the task's namespace")
 			}
 		}
 		if rc := c.RepositoryCredentials; rc != nil {

@@ -18,6 +18,7 @@ package v1alpha1
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"strings"
 )
@@ -107,6 +108,18 @@ func EnvironmentFileConfigMap(value string) (string, error) {
 		return "", fmt.Errorf("%q is not the ARN of an S3 object", value)
 	}
 	return SecretName(arn.resource)
+}
+
+// S3ObjectConfigMapKey maps an S3 object ARN onto the ConfigMap that holds
+// the object (EnvironmentFileConfigMap) and the key the file is under: the
+// object's file name ("arn:aws:s3:::yourbucket/dir/tail.conf" → ConfigMap
+// "yourbucket-dir-tail.conf", key "tail.conf"). FireLens's config-file-type
+// s3 is read this way.
+func S3ObjectConfigMapKey(value string) (name, key string, err error) {
+	if name, err = EnvironmentFileConfigMap(value); err != nil {
+		return "", "", err
+	}
+	return name, path.Base(value), nil
 }
 
 type arnParts struct{ service, resource string }

@@ -82,3 +82,14 @@ func TestEnvironmentFileConfigMap(t *testing.T) {
 		}
 	}
 }
+
+// Corpus 21's FireLens configuration file.
+func TestS3ObjectConfigMapKey(t *testing.T) {
+	name, key, err := S3ObjectConfigMapKey("arn:aws:s3:::yourbucket/yourdirectory/tail.conf")
+	if err != nil || name != "yourbucket-yourdirectory-tail.conf" || key != "tail.conf" {
+		t.Errorf("S3ObjectConfigMapKey = %q, %q, %v; want yourbucket-yourdirectory-tail.conf, tail.conf", name, key, err)
+	}
+	if _, _, err := S3ObjectConfigMapKey("s3://yourbucket/tail.conf"); err == nil {
+		t.Error("an s3:// URL is not an ARN: want an error")
+	}
+}

@@ -23,11 +23,8 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
-
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/internal/logs"
@@ -422,7 +419,8 @@ func (s *fireLensSetup) forward(task *ecsv1.Task, d *ecsv1.ContainerDefinition, 
 	}
 	f := &logs.Forward{Socket: s.socket, Tag: d.Name + "-firelens-" + taskID(task), ContainerID: containerID, ContainerName: "/" + d.Name}
 	if v, ok := d.LogConfiguration.Options[optBufferLimit]; ok {
-		if _, err := fmt.Sscan(string(v), &f.BufferLimit); err != nil || f.BufferLimit < 1 {
+		n, err := strconv.Atoi(string(v))
+		if f.BufferLimit = n; err != nil || n < 1 {
 			return nil, fmt.Errorf("logConfiguration option %s: %q is not a positive number of records", optBufferLimit, v)
 		}
 	}
@@ -433,18 +431,17 @@ func (s *fireLensSetup) forward(task *ecsv1.Task, d *ecsv1.ContainerDefinition, 
 // config-file-type s3: the ConfigMap the S3 object's ARN maps onto (as
 // environmentFiles do), key the object's file name.
 func (t *taskRun) fireLensExternal(ctx context.Context, router, arn string) ([]byte, error) {
-	name, err := ecsv1.EnvironmentFileConfigMap(arn)
+	name, key, err := ecsv1.S3ObjectConfigMapKey(arn)
 	if err != nil {
 		return nil, userErrorf("container %s: firelensConfiguration config-file-value: %v", router, err)
 	}
-	key := path.Base(arn)
-	cm := &corev1.ConfigMap{}
-	if err := t.r.APIReader.Get(ctx, client.ObjectKey{Namespace: t.task.Namespace, Name: name}, cm); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, userErrorf("ResourceInitializationError: container %s: the FireLens configuration %s maps onto ConfigMap %s/%s key %q, which does not exist",
-				router, arn, t.task.Namespace, name, key)
-		}
+	cm, err := t.configMap(ctx, name)
+	if err != nil {
 		return nil, err
+	}
+	if cm == nil {
+		return nil, userErrorf("ResourceInitializationError: container %s: the FireLens configuration %s maps onto ConfigMap %s/%s key %q, which does not exist",
+			router, arn, t.task.Namespace, name, key)
 	}
 	if v, ok := cm.Data[key]; ok {
 		return []byte(v), nil

@@ -323,7 +323,7 @@ func (r *TaskReconciler) stdinDir(task *ecsv1.Task) string {
 
 // cgroupParent is the task's cgroup (cgroupfs path).
 func cgroupParent(task *ecsv1.Task) string {
-	return "/longshore/" + strings.ReplaceAll(string(task.UID), "-", "")
+	return "/longshore/" + taskID(task)
 }
 
 // stop stops the task's containers in reverse dependency order, tears its

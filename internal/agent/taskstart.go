@@ -872,19 +872,32 @@ func (t *taskRun) fileEnv(ctx context.Context, d *ecsv1.ContainerDefinition) (ma
 		if err != nil {
 			return nil, userErrorf("ResourceInitializationError: failed to download env files for container %s: %v", d.Name, err)
 		}
-		cm := &corev1.ConfigMap{}
-		if err := t.r.APIReader.Get(ctx, client.ObjectKey{Namespace: t.task.Namespace, Name: name}, cm); err != nil {
-			if apierrors.IsNotFound(err) {
-				return nil, userErrorf("ResourceInitializationError: failed to download env files for container %s: ConfigMap %s/%s (mapped from %s) not found",
-					d.Name, t.task.Namespace, name, f.Value)
-			}
+		cm, err := t.configMap(ctx, name)
+		if err != nil {
 			return nil, err
+		}
+		if cm == nil {
+			return nil, userErrorf("ResourceInitializationError: failed to download env files for container %s: ConfigMap %s/%s (mapped from %s) not found",
+				d.Name, t.task.Namespace, name, f.Value)
 		}
 		for k, v := range cm.Data {
 			out[k] = v
 		}
 	}
 	return out, nil
+}
+
+// configMap reads a ConfigMap of the task's namespace (nil when there is
+// none by that name).
+func (t *taskRun) configMap(ctx context.Context, name string) (*corev1.ConfigMap, error) {
+	cm := &corev1.ConfigMap{}
+	if err := t.r.APIReader.Get(ctx, client.ObjectKey{Namespace: t.task.Namespace, Name: name}, cm); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return cm, nil
 }
 
 // registryAuth returns credentials from the container's
