@@ -151,4 +151,47 @@ func TestCorpusFireLens(t *testing.T) {
 		t.Errorf("logsender's own log: %v (%v), want pass and filtered", l, err)
 	}
 	n.deleteTask(task)
+
+	// Corpus 21: config-file-type s3, read from the ConfigMap its ARN maps
+	// onto; the app's awsfirelens has no options, its output section is
+	// in that file. The app's image (my-app) is swapped for busybox, so
+	// it is given a command that logs a line.
+	arn := "arn:aws:s3:::yourbucket/yourdirectory/tail.conf"
+	cmName, cmKey, err := ecsv1.S3ObjectConfigMapKey(arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: n.NS, Name: cmName},
+		Data: map[string]string{cmKey: "[OUTPUT]\n    Name stdout\n    Match app-firelens*\n"}}
+	if err := env.Client.Create(t.Context(), cm); err != nil {
+		t.Fatal(err)
+	}
+	spec = corpusSpecWith(t, "21-firelens-log-collection-tail.json", nil,
+		map[string]string{"906394416424.dkr.ecr.us-east-1.amazonaws.com/aws-for-fluent-bit:stable": routerImage})
+	for i := range spec.ContainerDefinitions {
+		if spec.ContainerDefinitions[i].Name == "app" {
+			spec.ContainerDefinitions[i].Command = []string{"sh", "-c", "sleep 1; echo from-app; sleep 2"}
+		}
+	}
+	task = n.task("firelens-s3", spec)
+	got = n.wait(task, 120*time.Second, "STOPPED", phase(ecsv1.TaskStopped))
+	routerLog, err = logs.Path(n.LogDir, n.NS, task.Name, "log_router")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err = logs.Tail(routerLog, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag = "app-firelens-" + strings.ReplaceAll(string(got.UID), "-", "")
+	var printed []string
+	found := false
+	for _, l := range lines {
+		printed = append(printed, strings.TrimSuffix(l.Log, "\n"))
+		found = found || (strings.HasPrefix(l.Log, "stdout "+tag+" ") && strings.Contains(l.Log, `"log":"from-app"`))
+	}
+	if !found {
+		t.Errorf("the output from the ConfigMap's file did not get the app's line (tag %s); the router printed:\n%s", tag, strings.Join(printed, "\n"))
+	}
+	n.deleteTask(task)
 }
