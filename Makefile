@@ -33,7 +33,7 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: tools
-tools: ## Install the whole toolchain (apt packages, controller-gen, etcd, kube-apiserver, containerd, golangci-lint).
+tools: ## Install the whole toolchain (apt packages, controller-gen, etcd, kube-apiserver, kube-controller-manager, kubectl, containerd, the cluster layer's kubelet, golangci-lint).
 	hack/install-tools.sh all
 
 $(CONTROLLER_GEN):

@@ -6,8 +6,10 @@
 # apt         Debian packages (runc, CNI plugins, iptables, busybox-static, ...)
 # codegen     controller-gen
 # lint        golangci-lint (best effort: skipped with a warning if it won't build)
-# k8s         etcd + kube-apiserver (+ kubectl if the host has none), built from
-#             the Go module proxy; the directory is KUBEBUILDER_ASSETS for envtest
+# k8s         etcd, kube-apiserver, kube-controller-manager and kubectl, built
+#             from the Go module proxy; the directory is KUBEBUILDER_ASSETS for envtest
+# cluster     what a real node adds (the cluster test layer): kubelet,
+#             kube-scheduler and kube-proxy beside them, and runc $RUNC_VERSION
 # containerd  containerd, containerd-shim-runc-v2 and ctr at the go.mod version
 #
 # Binaries are cached in $LONGSHORE_CACHE (default ~/.cache/longshore); a warm
@@ -118,8 +120,21 @@ k8s_ldflags() {
 build_k8s_cmd() {
 	local cmd=$1 src
 	src=$(k8s_module)
-	(cd "$src" && go build -trimpath -ldflags "$(k8s_ldflags)" -o "$K8S_BIN/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd")
+	# Each command brings go.sum entries of its own (the kubelet: cadvisor, ...).
+	(cd "$src" && go get "k8s.io/kubernetes/cmd/$cmd@$K8S_VERSION" &&
+		go build -trimpath -ldflags "$(k8s_ldflags)" -o "$K8S_BIN/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd")
 	mv "$K8S_BIN/$cmd.tmp" "$K8S_BIN/$cmd"
+}
+
+# install_k8s_cmd CMD WHAT: build k8s.io/kubernetes/cmd/CMD into $K8S_BIN unless it is there.
+install_k8s_cmd() {
+	local cmd=$1 what=$2
+	if [[ -x $K8S_BIN/$cmd ]]; then
+		log "$cmd $K8S_VERSION present"
+	else
+		log "building $cmd $K8S_VERSION ($what; cached afterwards)"
+		with_progress "$cmd" "$LONGSHORE_CACHE/logs/$cmd.log" build_k8s_cmd "$cmd"
+	fi
 }
 
 install_k8s() {
@@ -130,12 +145,10 @@ install_k8s() {
 		log "building etcd $ETCD_VERSION (about 1 minute cold)"
 		with_progress "etcd" "$LONGSHORE_CACHE/logs/etcd.log" build_etcd
 	fi
-	if [[ -x $K8S_BIN/kube-apiserver ]]; then
-		log "kube-apiserver $K8S_VERSION present"
-	else
-		log "building kube-apiserver $K8S_VERSION (about 9 minutes cold on 2 cores; cached afterwards)"
-		with_progress "kube-apiserver" "$LONGSHORE_CACHE/logs/kube-apiserver.log" build_k8s_cmd kube-apiserver
-	fi
+	install_k8s_cmd kube-apiserver "about 9 minutes cold on 2 cores"
+	# Namespace lifecycle and the garbage collector: without it a deleted
+	# namespace stays Terminating and owner references are never followed.
+	install_k8s_cmd kube-controller-manager "about 1 minute after kube-apiserver"
 	# envtest, make dev and the e2e tests want kubectl next to the apiserver,
 	# at its version (a host's kubectl may be outside the version skew
 	# policy). A symlink to the host's, from older caches, is replaced.
@@ -146,6 +159,42 @@ install_k8s() {
 		log "building kubectl $K8S_VERSION (about 2 minutes cold)"
 		with_progress "kubectl" "$LONGSHORE_CACHE/logs/kubectl.log" build_k8s_cmd kubectl
 	fi
+}
+
+# The cluster layer's node: a kubelet (with kube-scheduler and kube-proxy, so
+# that pods are placed and Services reach the API server) and a runc new
+# enough for the kubelet's pods.
+install_cluster() {
+	install_k8s
+	install_k8s_cmd kubelet "about 6 minutes cold"
+	install_k8s_cmd kube-scheduler "seconds after the kubelet"
+	install_k8s_cmd kube-proxy "seconds after the kubelet"
+	if [[ -x $RUNC_BIN/runc ]] && "$RUNC_BIN/runc" --version 2>/dev/null | grep -q "^runc version ${RUNC_VERSION#v}$"; then
+		log "runc $RUNC_VERSION present"
+	else
+		log "building runc $RUNC_VERSION (about 1 minute cold)"
+		with_progress "runc" "$LONGSHORE_CACHE/logs/runc.log" build_runc
+	fi
+}
+
+# runc's go.mod replaces github.com/opencontainers/selinux with a fork path
+# the module proxy build cannot follow; a copy of the module without that
+# replace builds with libseccomp (apt: libseccomp-dev).
+build_runc() {
+	local dir src=$LONGSHORE_CACHE/src/runc-$RUNC_VERSION
+	dir=$(go mod download -json "github.com/opencontainers/runc@$RUNC_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+	[[ -d $dir ]] || die "could not download github.com/opencontainers/runc@$RUNC_VERSION"
+	rm -rf "$src"
+	cp -r "$dir" "$src"
+	chmod -R u+w "$src"
+	(
+		cd "$src"
+		go mod edit -dropreplace github.com/opencontainers/selinux
+		go mod tidy
+		CGO_ENABLED=1 go build -trimpath -tags seccomp -ldflags "-X main.version=${RUNC_VERSION#v} -X main.gitCommit=module-proxy" -o runc.tmp .
+	)
+	mkdir -p "$RUNC_BIN"
+	mv "$src/runc.tmp" "$RUNC_BIN/runc"
 }
 
 build_containerd() {
@@ -183,14 +232,16 @@ main() {
 		lint) install_lint ;;
 		k8s) install_k8s ;;
 		containerd) install_containerd ;;
+		cluster) install_cluster ;;
 		all)
 			install_apt
 			install_codegen
 			install_k8s
 			install_containerd
+			install_cluster
 			install_lint
 			;;
-		*) die "unknown component '$w' (want apt|codegen|lint|k8s|containerd|all)" ;;
+		*) die "unknown component '$w' (want apt|codegen|lint|k8s|containerd|cluster|all)" ;;
 		esac
 	done
 }
