@@ -21,8 +21,9 @@ LDFLAGS := -X github.com/longshore-io/longshore/internal/version.Version=$(VERSI
 GO_TEST_FLAGS ?=
 # Packages with node tests (build tag node: root, real containerd, runc, CNI).
 NODE_PKGS := ./internal/network/... ./internal/imagebuild/... ./test/node/...
-IMG_MANAGER ?= longshore/manager:$(VERSION)
-IMG_AGENT ?= longshore/agent:$(VERSION)
+# The names config/default deploys; set them for a release.
+IMG_MANAGER ?= longshore/manager:latest
+IMG_AGENT ?= longshore/agent:latest
 
 ##@ General
 
@@ -145,6 +146,11 @@ dev-status: ## Show what `make dev` runs and where its logs are.
 	hack/dev.sh status
 
 ##@ Images
+
+.PHONY: images
+images: ## Build the manager and agent images without Docker: OCI archives in bin/images/ (import: ctr -n k8s.io images import FILE).
+	hack/install-tools.sh apt
+	IMG_MANAGER=$(IMG_MANAGER) IMG_AGENT=$(IMG_AGENT) VERSION=$(VERSION) hack/images.sh
 
 .PHONY: docker-build
 docker-build: ## Build the manager and agent images (needs a Docker or BuildKit engine).

@@ -190,6 +190,8 @@ build_runc() {
 	(
 		cd "$src"
 		go mod edit -dropreplace github.com/opencontainers/selinux
+		# The vendor tree holds the replaced module; build from the proxy instead.
+		rm -rf vendor
 		go mod tidy
 		CGO_ENABLED=1 go build -trimpath -tags seccomp -ldflags "-X main.version=${RUNC_VERSION#v} -X main.gitCommit=module-proxy" -o runc.tmp .
 	)

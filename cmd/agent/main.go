@@ -268,15 +268,21 @@ func run(o options, zapOpts zap.Options) error {
 	// One logger runs per container, and init in every container that asks
 	// for it: the small longshore-logger and longshore-init next to this
 	// binary cost ~3 MiB each instead of this one's ~7 MiB; this binary
-	// serves both roles when they are missing.
-	loggerBin, initBin := sibling(self, "longshore-logger"), sibling(self, "longshore-init")
-	rt, err := lsruntime.NewContainerd(o.containerdAddress, o.containerdNamespace)
-	if err == nil {
-		rt.InitBinary = initBin
+	// serves both roles when they are missing. containerd's shim and the
+	// containers use them by host path, which an agent in a container
+	// (the DaemonSet) does not share: they are installed into the state
+	// directory, a host path at the same place inside and out.
+	helpers, err := agent.InstallHostHelpers(filepath.Join(o.stateDir, "bin"),
+		sibling(self, agent.HelperLogger), sibling(self, agent.HelperInit))
+	if err != nil {
+		return fmt.Errorf("installing the logger and init binaries onto the host: %w", err)
 	}
+	log.Info("Installed the helper binaries", "dir", helpers.Dir)
+	rt, err := lsruntime.NewContainerd(o.containerdAddress, o.containerdNamespace)
 	if err != nil {
 		return err
 	}
+	rt.InitBinary = helpers.Init
 	defer func() { _ = rt.Close() }()
 
 	reg := &agent.Registrar{
@@ -302,7 +308,7 @@ func run(o options, zapOpts zap.Options) error {
 	tasks := &agent.TaskReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Runtime: rt, Network: netw,
 		InstanceName: o.instanceName, StateDir: o.stateDir, RunDir: o.runDir, PullPolicy: pullPolicy,
-		LogURI:   agent.FileLogs(loggerBin, o.logDir),
+		LogURI:   agent.FileLogs(helpers.Logger, o.logDir),
 		Recorder: mgr.GetEventRecorder("longshore-agent"), Clock: clock.RealClock{},
 		MaxConcurrentReconciles: o.concurrency,
 	}
@@ -310,7 +316,7 @@ func run(o options, zapOpts zap.Options) error {
 		return err
 	}
 	if err := mgr.Add(&agent.GarbageCollector{Cache: mgr.GetCache(), Client: mgr.GetClient(), Runtime: rt,
-		Network: netw, Instance: o.instanceName, Interval: 10 * time.Minute}); err != nil {
+		Network: netw, Instance: o.instanceName, Interval: 10 * time.Minute, Helpers: &helpers}); err != nil {
 		return err
 	}
 	if err := mgr.Add(reg); err != nil {

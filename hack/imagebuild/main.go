@@ -14,23 +14,32 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Command imagebuild builds Longshore's sample busybox image (busybox-static
-// with its applets, /etc/passwd with root and user 1000, /www/index.html)
-// without Docker or a registry, and imports it into a containerd, writes it
-// as an OCI archive, or both:
+// Command imagebuild builds OCI images without Docker or a registry: by
+// default Longshore's sample busybox image (busybox-static with its applets,
+// /etc/passwd with root and user 1000, /www/index.html); with --base,
+// --scratch, --file and the config flags, any image of a root file system
+// tar and files (hack/images.sh builds the manager and agent images so).
+// It imports the image into a containerd, writes it as an OCI archive,
+// pushes it, or all three:
 //
 //	go run ./hack/imagebuild --address /path/containerd.sock --namespace longshore
 //	go run ./hack/imagebuild -o busybox.tar
 //	go run ./hack/imagebuild --push-url http://127.0.0.1:5000 --push-repo longshore/busybox
+//	go run ./hack/imagebuild --ref longshore/manager:v1 --scratch --busybox=false \
+//	    --file bin/longshore-manager:/longshore-manager:0755 --entrypoint '["/longshore-manager"]' --user 65532:65532 -o manager.tar
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -59,7 +68,17 @@ func run() error {
 		pushTag     = flag.String("push-tag", "latest", "tag to push")
 		timeout     = flag.Duration("timeout", 2*time.Minute, "give up after this long")
 		worker      = flag.Bool("worker", false, "build the stub worker: the same files, with a command that logs a line every 5 s until SIGTERM")
+		withBusybox = flag.Bool("busybox-applets", true, "include busybox and its applets")
+		base        = flag.String("base", "", "uncompressed root file system tar to use as the first layer, as it is (the generated base files are left out)")
+		scratch     = flag.Bool("scratch", false, "leave the generated base files (/etc/passwd, /tmp, /www, ...) out")
+		entrypoint  = flag.String("entrypoint", "", "image entrypoint as a JSON array, e.g. '[\"/longshore-manager\"]'")
+		cmd         = flag.String("cmd", "", "image command as a JSON array (default [\"sh\"] with busybox, none without)")
+		user        = flag.String("user", "", "user (and group) the image runs as, e.g. 65532:65532")
+		files       fileFlags
+		labels      labelFlags
 	)
+	flag.Var(&files, "file", "add a host file as SRC:DST[:MODE] (octal mode, default that of SRC); repeat for more")
+	flag.Var(&labels, "label", "add an image label KEY=VALUE; repeat for more")
 	flag.Usage = func() {
 		_, _ = fmt.Fprintf(flag.CommandLine.Output(), "Usage: %s [flags]\n\nBuilds the sample busybox image (or, with --worker, the stub worker); at least one of -o, --address and --push-url is required.\nRegistry credentials for --push-url come from $REGISTRY_USERNAME and $REGISTRY_PASSWORD.\n\n", os.Args[0])
 		flag.PrintDefaults()
@@ -78,6 +97,29 @@ func run() error {
 	spec.BusyboxPath = *busybox
 	if *worker {
 		spec.Config.Cmd = []string{"sh", "-c", imagebuild.WorkerScript}
+	}
+	if !*withBusybox {
+		spec.Busybox = false
+		spec.Config.Cmd = nil
+	}
+	spec.BaseLayer, spec.Scratch = *base, *scratch
+	spec.Files = append(spec.Files, files...)
+	for k, v := range labels {
+		spec.Config.Labels[k] = v
+	}
+	if *user != "" {
+		spec.Config.User = *user
+	}
+	for _, a := range []struct {
+		name, value string
+		into        *[]string
+	}{{"entrypoint", *entrypoint, &spec.Config.Entrypoint}, {"cmd", *cmd, &spec.Config.Cmd}} {
+		if a.value == "" {
+			continue
+		}
+		if err := json.Unmarshal([]byte(a.value), a.into); err != nil {
+			return fmt.Errorf("--%s %q: want a JSON array of strings: %w", a.name, a.value, err)
+		}
 	}
 	img, err := imagebuild.Build(spec)
 	if err != nil {
@@ -114,6 +156,56 @@ func run() error {
 		}
 		fmt.Fprintf(os.Stderr, "pushed %s/%s:%s (%s)\n", *pushURL, *pushRepo, *pushTag, img.Manifest.Descriptor.Digest)
 	}
+	return nil
+}
+
+// fileFlags are --file SRC:DST[:MODE] flags, read when parsed.
+type fileFlags []imagebuild.File
+
+func (f *fileFlags) String() string { return fmt.Sprint(len(*f), " files") }
+
+func (f *fileFlags) Set(v string) error {
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return fmt.Errorf("want SRC:DST[:MODE], got %q", v)
+	}
+	st, err := os.Stat(parts[0])
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", parts[0])
+	}
+	content, err := os.ReadFile(parts[0])
+	if err != nil {
+		return err
+	}
+	mode := st.Mode().Perm()
+	if len(parts) == 3 {
+		m, err := strconv.ParseUint(parts[2], 8, 32)
+		if err != nil || m > 0o7777 {
+			return fmt.Errorf("mode %q of %s: want octal permission bits such as 0755", parts[2], parts[1])
+		}
+		mode = fs.FileMode(m).Perm()
+	}
+	*f = append(*f, imagebuild.File{Path: parts[1], Mode: mode, Content: content})
+	return nil
+}
+
+// labelFlags are --label KEY=VALUE flags.
+type labelFlags map[string]string
+
+func (l *labelFlags) String() string { return fmt.Sprint(len(*l), " labels") }
+
+func (l *labelFlags) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	if *l == nil {
+		*l = labelFlags{}
+	}
+	(*l)[k] = val
 	return nil
 }
 

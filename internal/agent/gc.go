@@ -18,6 +18,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"syscall"
 	"time"
@@ -33,7 +34,9 @@ import (
 
 // GarbageCollector removes, at agent start and then periodically, the
 // containers, network attachments and task directories that belong to no
-// Task bound to this instance: what a force-deleted Task or a crash left.
+// Task bound to this instance: what a force-deleted Task or a crash left;
+// and the host helper binaries of earlier agent versions once no container
+// refers to them.
 type GarbageCollector struct {
 	Cache    cache.Cache
 	Client   client.Reader
@@ -41,6 +44,8 @@ type GarbageCollector struct {
 	Network  network.Network
 	Instance string
 	Interval time.Duration
+	// Helpers, when set, are this agent's installed host helpers.
+	Helpers *HostHelpers
 }
 
 // Start implements manager.Runnable.
@@ -84,9 +89,11 @@ func (g *GarbageCollector) Collect(ctx context.Context) error {
 			known[string(t.UID)] = true
 		}
 	}
+	var inUse []string
 	for _, c := range conts {
 		uid := c.Labels[lsruntime.LabelTaskUID]
 		if uid == "" || known[uid] {
+			inUse = append(inUse, lsruntime.HostBinaries(c.Labels)...)
 			continue
 		}
 		log.Info("Removing a container of no task", "container", c.ID, "task", c.Labels[lsruntime.LabelTaskNamespace]+"/"+c.Labels[lsruntime.LabelTaskName])
@@ -95,6 +102,15 @@ func (g *GarbageCollector) Collect(ctx context.Context) error {
 		}
 		if err := g.Runtime.Delete(ctx, c.ID); err != nil {
 			return err
+		}
+	}
+	if g.Helpers != nil {
+		removed, err := g.Helpers.RemoveUnused(inUse)
+		for _, p := range removed {
+			log.Info("Removed the helper binaries of an earlier agent version", "dir", p)
+		}
+		if err != nil {
+			return fmt.Errorf("removing old helper binaries: %w", err)
 		}
 	}
 	keep := map[string]bool{}

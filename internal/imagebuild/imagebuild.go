@@ -14,11 +14,13 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package imagebuild builds small single-layer OCI images in memory, in pure
-// Go, so that tests and `make dev` have images without a registry or Docker:
-// a base file system (/etc/passwd and /etc/group with root and user 1000,
-// /tmp, /www/index.html), optionally the host's static busybox with its
-// applets under /bin, and any extra files. An Image can be written as an OCI
+// Package imagebuild builds small OCI images in memory, in pure Go, so that
+// tests, `make dev` and `make images` have images without a registry or
+// Docker: a base file system (/etc/passwd and /etc/group with root and user
+// 1000, /tmp, /www/index.html) or, instead, a root file system tar made
+// elsewhere (Longshore's agent image starts from a Debian tree made by
+// mmdebstrap) as a layer of its own, optionally the host's static busybox
+// with its applets under /bin, and any extra files. An Image can be written as an OCI
 // image layout tar (what `ctr images import` and containerd's client
 // Import read), imported and unpacked into containerd, or pushed to a
 // Docker Registry v2 over its HTTP API.
@@ -33,6 +35,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -99,6 +102,16 @@ type File struct {
 
 // Spec describes an image to build.
 type Spec struct {
+	// BaseLayer, when set, is the path of an uncompressed tar of a root file
+	// system (such as `mmdebstrap --variant=minbase bookworm base.tar`
+	// writes) that becomes the image's first layer as it is. The generated
+	// base files are then left out: the base brings its own /etc/passwd,
+	// /tmp and so on, and the second layer holds busybox and Files alone.
+	BaseLayer string
+	// Scratch leaves the generated base files out without a BaseLayer: the
+	// image holds busybox (when asked) and Files alone, like an image FROM
+	// scratch.
+	Scratch bool
 	// Ref names the image, e.g. localhost/longshore/busybox:latest. It is
 	// normalized the way Docker does (busybox becomes
 	// docker.io/library/busybox:latest) and must not hold a digest.
@@ -157,16 +170,17 @@ type Blob struct {
 	Data []byte
 }
 
-// Image is a built single-layer image, held in memory.
+// Image is a built image, held in memory.
 type Image struct {
 	// Ref is the normalized reference the image is named by when imported,
 	// e.g. localhost/longshore/busybox:latest.
 	Ref string
-	// Layer is the gzip-compressed tar of the file system.
-	Layer Blob
-	// DiffID is the digest of the uncompressed layer tar, as listed in the
-	// config's rootfs.
-	DiffID digest.Digest
+	// Layers are the gzip-compressed tars of the file system, base first:
+	// one, or two when the Spec has a BaseLayer.
+	Layers []Blob
+	// DiffIDs are the digests of the uncompressed layer tars, as listed in
+	// the config's rootfs, in the order of Layers.
+	DiffIDs []digest.Digest
 	// Config is the image configuration (application/vnd.oci.image.config.v1+json).
 	Config Blob
 	// Manifest is the image manifest (application/vnd.oci.image.manifest.v1+json).
@@ -178,9 +192,9 @@ type Image struct {
 	Index Blob
 }
 
-// Blobs are the blobs of the image layout: config, layer and manifest.
+// Blobs are the blobs of the image layout: config, layers and manifest.
 func (img *Image) Blobs() []Blob {
-	return []Blob{img.Config, img.Layer, img.Manifest}
+	return slices.Concat([]Blob{img.Config}, img.Layers, []Blob{img.Manifest})
 }
 
 // Build builds the image described by spec.
@@ -194,6 +208,21 @@ func Build(spec Spec) (*Image, error) {
 		platform = *spec.Platform
 	}
 
+	img := &Image{Ref: ref}
+	history := []ocispec.History{}
+	if spec.BaseLayer != "" {
+		base, err := readBaseLayer(spec.BaseLayer)
+		if err != nil {
+			return nil, err
+		}
+		if err := img.addLayer(base); err != nil {
+			return nil, err
+		}
+		history = append(history, ocispec.History{
+			Created: &epoch, CreatedBy: "longshore imagebuild: base " + path.Base(spec.BaseLayer),
+			Comment: "root file system tar added as it is",
+		})
+	}
 	tr, err := newTree(spec)
 	if err != nil {
 		return nil, err
@@ -202,15 +231,14 @@ func Build(spec Spec) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	layerGz, err := gzipBytes(layerTar)
-	if err != nil {
+	if err := img.addLayer(layerTar); err != nil {
 		return nil, err
 	}
-	img := &Image{
-		Ref:    ref,
-		DiffID: digest.FromBytes(layerTar),
-		Layer:  newBlob(ocispec.MediaTypeImageLayerGzip, layerGz),
-	}
+	history = append(history, ocispec.History{
+		Created:   &epoch,
+		CreatedBy: "longshore imagebuild",
+		Comment:   "layer built in Go by github.com/longshore-io/longshore/internal/imagebuild",
+	})
 
 	cfg := spec.Config
 	cfg.Env = slices.Clone(cfg.Env)
@@ -220,12 +248,8 @@ func Build(spec Spec) (*Image, error) {
 	config := ocispec.Image{
 		Platform: platform,
 		Config:   cfg,
-		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{img.DiffID}},
-		History: []ocispec.History{{
-			Created:   &epoch,
-			CreatedBy: "longshore imagebuild",
-			Comment:   "single layer built in Go by github.com/longshore-io/longshore/internal/imagebuild",
-		}},
+		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: img.DiffIDs},
+		History:  history,
 	}
 	if img.Config, err = jsonBlob(ocispec.MediaTypeImageConfig, config); err != nil {
 		return nil, err
@@ -235,7 +259,7 @@ func Build(spec Spec) (*Image, error) {
 		Versioned: specs.Versioned{SchemaVersion: 2},
 		MediaType: ocispec.MediaTypeImageManifest,
 		Config:    img.Config.Descriptor,
-		Layers:    []ocispec.Descriptor{img.Layer.Descriptor},
+		Layers:    layerDescriptors(img.Layers),
 	}
 	if img.Manifest, err = jsonBlob(ocispec.MediaTypeImageManifest, manifest); err != nil {
 		return nil, err
@@ -256,6 +280,59 @@ func Build(spec Spec) (*Image, error) {
 		return nil, err
 	}
 	return img, nil
+}
+
+// addLayer compresses an uncompressed layer tar and appends it.
+func (img *Image) addLayer(layerTar []byte) error {
+	gz, err := gzipBytes(layerTar)
+	if err != nil {
+		return err
+	}
+	img.Layers = append(img.Layers, newBlob(ocispec.MediaTypeImageLayerGzip, gz))
+	img.DiffIDs = append(img.DiffIDs, digest.FromBytes(layerTar))
+	return nil
+}
+
+func layerDescriptors(layers []Blob) []ocispec.Descriptor {
+	out := make([]ocispec.Descriptor, 0, len(layers))
+	for _, l := range layers {
+		out = append(out, l.Descriptor)
+	}
+	return out
+}
+
+// readBaseLayer reads a root file system tar and checks that it is one: an
+// uncompressed tar whose entries are relative paths (./etc/passwd or
+// etc/passwd) with a /bin or /usr in it.
+func readBaseLayer(p string) ([]byte, error) {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading base layer: %w", err)
+	}
+	tr := tar.NewReader(bytes.NewReader(data))
+	entries, rootish := 0, false
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("base layer %s is not an uncompressed tar: %w", p, err)
+		}
+		name := strings.TrimPrefix(h.Name, "./")
+		if strings.HasPrefix(name, "/") || strings.HasPrefix(path.Clean(name), "../") {
+			return nil, fmt.Errorf("base layer %s: entry %q leaves the root file system", p, h.Name)
+		}
+		switch strings.TrimSuffix(path.Clean(name), "/") {
+		case "bin", "usr":
+			rootish = true
+		}
+		entries++
+	}
+	if entries == 0 || !rootish {
+		return nil, fmt.Errorf("base layer %s has no /bin or /usr: not a root file system tar", p)
+	}
+	return data, nil
 }
 
 // normalizeRef returns the normalized reference and its tag.
@@ -319,41 +396,8 @@ type layerTree struct {
 
 func newTree(spec Spec) (*layerTree, error) {
 	t := &layerTree{hdrs: map[string]*tar.Header{}, contents: map[string][]byte{}}
-	for _, d := range []struct {
-		path     string
-		mode     fs.FileMode
-		uid, gid int
-	}{
-		{path: "/bin", mode: 0o755},
-		{path: "/dev", mode: 0o755},
-		{path: "/etc", mode: 0o755},
-		{path: "/home", mode: 0o755},
-		{path: "/home/" + UserName, mode: 0o755, uid: UserID, gid: GroupID},
-		{path: "/proc", mode: 0o555},
-		{path: "/root", mode: 0o700},
-		{path: "/sys", mode: 0o555},
-		{path: "/tmp", mode: 0o777 | fs.ModeSticky},
-		{path: "/usr", mode: 0o755},
-		{path: "/usr/bin", mode: 0o755},
-		{path: "/var", mode: 0o755},
-		{path: "/www", mode: 0o755},
-	} {
-		if err := t.add(File{Path: d.path, Mode: d.mode | fs.ModeDir, UID: d.uid, GID: d.gid}); err != nil {
-			return nil, err
-		}
-	}
-	base := []File{
-		{Path: "/etc/passwd", Mode: 0o644, Content: []byte(fmt.Sprintf(
-			"root:x:0:0:root:/root:/bin/sh\n"+
-				"%[1]s:x:%[2]d:%[3]d:%[1]s:/home/%[1]s:/bin/sh\n"+
-				"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
-			UserName, UserID, GroupID))},
-		{Path: "/etc/group", Mode: 0o644, Content: []byte(fmt.Sprintf(
-			"root:x:0:\n%s:x:%d:\nnogroup:x:65534:\n", UserName, GroupID))},
-		{Path: "/www/index.html", Mode: 0o644, Content: []byte(IndexHTML)},
-	}
-	for _, f := range base {
-		if err := t.add(f); err != nil {
+	if spec.BaseLayer == "" && !spec.Scratch {
+		if err := t.addBaseFiles(); err != nil {
 			return nil, err
 		}
 	}
@@ -377,6 +421,50 @@ func newTree(spec Spec) (*layerTree, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// addBaseFiles adds the directories of a root file system, /etc/passwd and
+// /etc/group with root, UserName and nobody, and /www/index.html.
+func (t *layerTree) addBaseFiles() error {
+	for _, d := range []struct {
+		path     string
+		mode     fs.FileMode
+		uid, gid int
+	}{
+		{path: "/bin", mode: 0o755},
+		{path: "/dev", mode: 0o755},
+		{path: "/etc", mode: 0o755},
+		{path: "/home", mode: 0o755},
+		{path: "/home/" + UserName, mode: 0o755, uid: UserID, gid: GroupID},
+		{path: "/proc", mode: 0o555},
+		{path: "/root", mode: 0o700},
+		{path: "/sys", mode: 0o555},
+		{path: "/tmp", mode: 0o777 | fs.ModeSticky},
+		{path: "/usr", mode: 0o755},
+		{path: "/usr/bin", mode: 0o755},
+		{path: "/var", mode: 0o755},
+		{path: "/www", mode: 0o755},
+	} {
+		if err := t.add(File{Path: d.path, Mode: d.mode | fs.ModeDir, UID: d.uid, GID: d.gid}); err != nil {
+			return err
+		}
+	}
+	base := []File{
+		{Path: "/etc/passwd", Mode: 0o644, Content: []byte(fmt.Sprintf(
+			"root:x:0:0:root:/root:/bin/sh\n"+
+				"%[1]s:x:%[2]d:%[3]d:%[1]s:/home/%[1]s:/bin/sh\n"+
+				"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+			UserName, UserID, GroupID))},
+		{Path: "/etc/group", Mode: 0o644, Content: []byte(fmt.Sprintf(
+			"root:x:0:\n%s:x:%d:\nnogroup:x:65534:\n", UserName, GroupID))},
+		{Path: "/www/index.html", Mode: 0o644, Content: []byte(IndexHTML)},
+	}
+	for _, f := range base {
+		if err := t.add(f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // busyboxFiles are /bin/busybox, a symlink to it for each of its applets,

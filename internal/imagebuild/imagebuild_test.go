@@ -104,7 +104,7 @@ func readTar(t *testing.T, r io.Reader) (map[string]entry, []string) {
 
 func layerEntries(t *testing.T, img *Image) (map[string]entry, []string) {
 	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(img.Layer.Data))
+	zr, err := gzip.NewReader(bytes.NewReader(img.Layers[0].Data))
 	if err != nil {
 		t.Fatalf("layer is not gzip: %v", err)
 	}
@@ -114,7 +114,7 @@ func layerEntries(t *testing.T, img *Image) (map[string]entry, []string) {
 func TestBuildDescriptorsAreConsistent(t *testing.T) {
 	img := mustBuild(t, testSpec(t))
 
-	for name, b := range map[string]Blob{"layer": img.Layer, "config": img.Config, "manifest": img.Manifest, "index": img.Index} {
+	for name, b := range map[string]Blob{"layer": img.Layers[0], "config": img.Config, "manifest": img.Manifest, "index": img.Index} {
 		if got := digest.FromBytes(b.Data); got != b.Descriptor.Digest {
 			t.Errorf("%s: digest %s, content hashes to %s", name, b.Descriptor.Digest, got)
 		}
@@ -129,7 +129,7 @@ func TestBuildDescriptorsAreConsistent(t *testing.T) {
 		"index":    ocispec.MediaTypeImageIndex,
 	}
 	gotTypes := map[string]string{
-		"layer":    img.Layer.Descriptor.MediaType,
+		"layer":    img.Layers[0].Descriptor.MediaType,
 		"config":   img.Config.Descriptor.MediaType,
 		"manifest": img.Manifest.Descriptor.MediaType,
 		"index":    img.Index.Descriptor.MediaType,
@@ -139,7 +139,7 @@ func TestBuildDescriptorsAreConsistent(t *testing.T) {
 	}
 
 	// The diff ID is the digest of the uncompressed layer.
-	zr, err := gzip.NewReader(bytes.NewReader(img.Layer.Data))
+	zr, err := gzip.NewReader(bytes.NewReader(img.Layers[0].Data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,8 +147,8 @@ func TestBuildDescriptorsAreConsistent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := digest.FromBytes(raw); got != img.DiffID {
-		t.Errorf("DiffID %s, uncompressed layer hashes to %s", img.DiffID, got)
+	if got := digest.FromBytes(raw); got != img.DiffIDs[0] {
+		t.Errorf("DiffID %s, uncompressed layer hashes to %s", img.DiffIDs[0], got)
 	}
 
 	var manifest ocispec.Manifest
@@ -161,7 +161,7 @@ func TestBuildDescriptorsAreConsistent(t *testing.T) {
 	if diff := cmp.Diff(img.Config.Descriptor, manifest.Config); diff != "" {
 		t.Errorf("manifest config (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]ocispec.Descriptor{img.Layer.Descriptor}, manifest.Layers); diff != "" {
+	if diff := cmp.Diff([]ocispec.Descriptor{img.Layers[0].Descriptor}, manifest.Layers); diff != "" {
 		t.Errorf("manifest layers (-want +got):\n%s", diff)
 	}
 
@@ -169,7 +169,7 @@ func TestBuildDescriptorsAreConsistent(t *testing.T) {
 	if err := json.Unmarshal(img.Config.Data, &config); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{img.DiffID}}, config.RootFS); diff != "" {
+	if diff := cmp.Diff(ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{img.DiffIDs[0]}}, config.RootFS); diff != "" {
 		t.Errorf("config rootfs (-want +got):\n%s", diff)
 	}
 	if config.OS != "linux" || config.Architecture != runtime.GOARCH {
@@ -204,7 +204,7 @@ func TestBuildIsReproducible(t *testing.T) {
 		t.Errorf("two builds of one spec differ (-first +second):\n%s", diff)
 	}
 	spec.Files = append(spec.Files, File{Path: "/extra", Content: []byte("x")})
-	if c := mustBuild(t, spec); c.Layer.Descriptor.Digest == a.Layer.Descriptor.Digest {
+	if c := mustBuild(t, spec); c.Layers[0].Descriptor.Digest == a.Layers[0].Descriptor.Digest {
 		t.Error("an extra file did not change the layer digest")
 	}
 }
@@ -432,5 +432,124 @@ func TestWriteOCIArchive(t *testing.T) {
 	blob(manifest.Config)
 	for _, l := range manifest.Layers {
 		blob(l)
+	}
+}
+
+// writeTar writes a tar of the given entries (name → content; a name
+// ending in / is a directory) and returns its path.
+func writeTar(t *testing.T, names ...string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, n := range names {
+		h := &tar.Header{Name: n, Mode: 0o644, Typeflag: tar.TypeReg, Size: int64(len(n))}
+		if strings.HasSuffix(n, "/") {
+			h = &tar.Header{Name: n, Mode: 0o755, Typeflag: tar.TypeDir}
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			if _, err := tw.Write([]byte(n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "base.tar")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestBaseLayer(t *testing.T) {
+	base := writeTar(t, "./", "./bin/", "./etc/", "./etc/passwd", "./usr/", "./usr/sbin/", "./usr/sbin/iptables")
+	raw, err := os.ReadFile(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := mustBuild(t, Spec{
+		Ref:       "localhost/longshore/agent:v1",
+		BaseLayer: base,
+		Files:     []File{{Path: "/usr/local/bin/longshore-agent", Mode: 0o755, Content: []byte("agent")}},
+		Config:    ocispec.ImageConfig{Entrypoint: []string{"/usr/local/bin/longshore-agent"}},
+	})
+	if len(img.Layers) != 2 || len(img.DiffIDs) != 2 {
+		t.Fatalf("%d layers and %d diff IDs, want 2 and 2", len(img.Layers), len(img.DiffIDs))
+	}
+	// The base goes in as it is.
+	if got := digest.FromBytes(raw); img.DiffIDs[0] != got {
+		t.Errorf("base diff ID %s, the base tar hashes to %s", img.DiffIDs[0], got)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(img.Layers[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := io.ReadAll(zr); !bytes.Equal(got, raw) {
+		t.Errorf("base layer holds %d bytes that differ from the %d of the base tar", len(got), len(raw))
+	}
+	// The second layer has the files and none of the generated base files.
+	zr, err = gzip.NewReader(bytes.NewReader(img.Layers[1].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := readTar(t, zr)
+	if e := entries["usr/local/bin/longshore-agent"]; e.Content != "agent" || e.Mode != 0o755 {
+		t.Errorf("usr/local/bin/longshore-agent: %+v", e)
+	}
+	for _, name := range []string{"etc/passwd", "etc/group", "www/index.html", "tmp/"} {
+		if _, ok := entries[name]; ok {
+			t.Errorf("second layer has %s: the base brings its own", name)
+		}
+	}
+	// Manifest and config list both layers, base first.
+	var manifest ocispec.Manifest
+	if err := json.Unmarshal(img.Manifest.Data, &manifest); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]ocispec.Descriptor{img.Layers[0].Descriptor, img.Layers[1].Descriptor}, manifest.Layers); diff != "" {
+		t.Errorf("manifest layers (-want +got):\n%s", diff)
+	}
+	var config ocispec.Image
+	if err := json.Unmarshal(img.Config.Data, &config); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(img.DiffIDs, config.RootFS.DiffIDs); diff != "" {
+		t.Errorf("config rootfs (-want +got):\n%s", diff)
+	}
+	if len(config.History) != 2 {
+		t.Errorf("%d history entries, want one per layer", len(config.History))
+	}
+	if got := len(img.Blobs()); got != 4 {
+		t.Errorf("%d blobs, want config, two layers and manifest", got)
+	}
+}
+
+func TestBaseLayerErrors(t *testing.T) {
+	notTar := filepath.Join(t.TempDir(), "gz.tar")
+	if err := os.WriteFile(notTar, []byte("\x1f\x8b\x08\x00 compressed, or anything else"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]struct {
+		base string
+		want string
+	}{
+		"missing":       {base: filepath.Join(t.TempDir(), "none.tar"), want: "reading base layer"},
+		"not a tar":     {base: notTar, want: "not an uncompressed tar"},
+		"absolute path": {base: writeTar(t, "/etc/passwd", "bin/"), want: "leaves the root file system"},
+		"dot-dot":       {base: writeTar(t, "bin/", "../etc/passwd"), want: "leaves the root file system"},
+		"not a root fs": {base: writeTar(t, "etc/", "etc/passwd"), want: "not a root file system"},
+		"empty":         {base: writeTar(t), want: "not a root file system"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Build(Spec{Ref: "a", BaseLayer: tc.base})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Build: %v, want an error with %q", err, tc.want)
+			}
+		})
 	}
 }

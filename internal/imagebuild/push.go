@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -84,7 +85,7 @@ func Push(ctx context.Context, registryBaseURL, repo, tag, username, password st
 		return fmt.Errorf("tag %q is not a valid tag", tag)
 	}
 	p := &pusher{base: base, repo: repo, username: username, password: password, client: &http.Client{}}
-	for _, b := range []Blob{img.Layer, img.Config} {
+	for _, b := range append(slices.Clone(img.Layers), img.Config) {
 		if err := p.pushBlob(ctx, b); err != nil {
 			return fmt.Errorf("pushing %s to %s/%s: %w", b.Descriptor.MediaType, base.Host, repo, err)
 		}

@@ -132,7 +132,7 @@ func TestPush(t *testing.T) {
 	if diff := cmp.Diff(string(img.Manifest.Data), string(reg.manifests["longshore/test:v1"])); diff != "" {
 		t.Errorf("stored manifest (-want +got):\n%s", diff)
 	}
-	for _, b := range []Blob{img.Layer, img.Config} {
+	for _, b := range []Blob{img.Layers[0], img.Config} {
 		if got := reg.blobs["longshore/test@"+b.Descriptor.Digest.String()]; string(got) != string(b.Data) {
 			t.Errorf("blob %s: stored %d bytes, want %d", b.Descriptor.MediaType, len(got), len(b.Data))
 		}
@@ -147,7 +147,7 @@ func TestPush(t *testing.T) {
 		t.Fatalf("second Push: %v", err)
 	}
 	want := []string{
-		"HEAD /v2/longshore/test/blobs/" + img.Layer.Descriptor.Digest.String(),
+		"HEAD /v2/longshore/test/blobs/" + img.Layers[0].Descriptor.Digest.String(),
 		"HEAD /v2/longshore/test/blobs/" + img.Config.Descriptor.Digest.String(),
 		"PUT /v2/longshore/test/manifests/v2",
 	}

@@ -53,6 +53,9 @@ const (
 	// container: a pseudo-terminal, and the stdin FIFO.
 	labelTerminal = "ecs.longshore.io/terminal"
 	labelStdin    = "ecs.longshore.io/stdin"
+	// labelInitBinary keeps the host path of the init binary bind-mounted
+	// into the container, which a restart of the container mounts again.
+	labelInitBinary = "ecs.longshore.io/init-binary"
 	// maxExecOutput bounds what Exec keeps of a command's output.
 	maxExecOutput = 4096
 )
@@ -151,8 +154,11 @@ func (c *Containerd) Create(ctx context.Context, spec ContainerSpec) error {
 		}
 		labels[labelStdin] = spec.StdinFIFO
 	}
-	if spec.Init && c.InitBinary == "" {
-		return fmt.Errorf("initProcessEnabled needs the agent's init binary, and none is configured")
+	if spec.Init {
+		if c.InitBinary == "" {
+			return fmt.Errorf("initProcessEnabled needs the agent's init binary, and none is configured")
+		}
+		labels[labelInitBinary] = c.InitBinary
 	}
 	opts, err := specOpts(spec, img, cfg.Config.Entrypoint, cfg.Config.Cmd, c.InitBinary)
 	if err != nil {
@@ -485,6 +491,23 @@ func (c *Containerd) Start(ctx context.Context, id string) error {
 		return fmt.Errorf("creating the process of %s: %w", id, err)
 	}
 	return c.startTask(ctx, t)
+}
+
+// HostBinaries are the host files a container needs again whenever it
+// starts: the logging binary of its log URI and the init binary mounted
+// into it. Whoever removes such files (an upgraded agent cleaning old
+// versions) must keep these.
+func HostBinaries(labels map[string]string) []string {
+	var out []string
+	if raw := labels[labelLogURI]; raw != "" {
+		if u, err := url.Parse(raw); err == nil && u.Scheme == "binary" && u.Path != "" {
+			out = append(out, u.Path)
+		}
+	}
+	if p := labels[labelInitBinary]; p != "" {
+		out = append(out, p)
+	}
+	return out
 }
 
 // shimIO is stdio the shim handles alone (the logging binary, the stdin
