@@ -169,7 +169,7 @@ install_cluster() {
 	install_k8s_cmd kubelet "about 6 minutes cold"
 	install_k8s_cmd kube-scheduler "seconds after the kubelet"
 	install_k8s_cmd kube-proxy "seconds after the kubelet"
-	if [[ -x $RUNC_BIN/runc ]] && "$RUNC_BIN/runc" --version 2>/dev/null | grep -q "^runc version ${RUNC_VERSION#v}$"; then
+	if [[ -x $RUNC_BIN/runc && $("$RUNC_BIN/runc" --version 2>/dev/null | head -n 1) == "runc version ${RUNC_VERSION#v}" ]]; then
 		log "runc $RUNC_VERSION present"
 	else
 		log "building runc $RUNC_VERSION (about 1 minute cold)"

@@ -355,5 +355,41 @@ func run(o options, zapOpts zap.Options) error {
 
 	log.Info("Starting longshore-agent", "version", version.Version, "instance", o.instanceName, "cluster", o.cluster,
 		"containerd", o.containerdAddress, "namespace", o.containerdNamespace, "metrics", o.metricsAddr, "probes", o.probeAddr)
-	return mgr.Start(ctrl.SetupSignalHandler())
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		return err
+	}
+	leaveNothingIfIdle(rt, netw, o.bridgeName, o.taskBridgeName)
+	return nil
+}
+
+// leaveNothingIfIdle removes this agent's bridges from the host when it
+// stops with no container and no network attachment left: an uninstalled
+// agent (its DaemonSet deleted after its tasks) leaves no links behind. A
+// restarted agent recreates them with its first task; an agent that stops
+// with tasks running keeps everything for the next one to adopt.
+func leaveNothingIfIdle(rt lsruntime.Containers, netw network.Network, bridges ...string) {
+	log := ctrl.Log.WithName("shutdown")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conts, err := rt.List(ctx, nil)
+	if err != nil {
+		log.Error(err, "Listing containers at shutdown; leaving the host network as it is")
+		return
+	}
+	atts, err := netw.List(ctx)
+	if err != nil {
+		log.Error(err, "Listing network attachments at shutdown; leaving the host network as it is")
+		return
+	}
+	if len(conts) > 0 || len(atts) > 0 {
+		log.Info("Stopping with tasks on this host; keeping their network", "containers", len(conts), "attachments", len(atts))
+		return
+	}
+	removed, err := network.RemoveIdleBridges(ctx, bridges...)
+	if err != nil {
+		log.Error(err, "Removing the task bridges")
+	}
+	if len(removed) > 0 {
+		log.Info("No tasks left: removed the task bridges", "bridges", removed)
+	}
 }
