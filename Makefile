@@ -57,13 +57,13 @@ fmt: ## gofmt the tree.
 .PHONY: vet
 vet: ## go vet, with and without the test build tags.
 	go vet ./...
-	go vet -tags integration,node,bench,e2e ./...
+	go vet -tags integration,node,bench,e2e,cluster ./...
 
 .PHONY: lint
 lint: vet ## gofmt check, go vet and golangci-lint (when it could be built).
 	@out=$$(gofmt -s -l $$(git ls-files '*.go')); if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@hack/install-tools.sh lint
-	@if [[ -x $(GOLANGCI_LINT) ]]; then $(GOLANGCI_LINT) run --build-tags integration,node,bench,e2e ./...; else echo "golangci-lint unavailable: gofmt + go vet only"; fi
+	@if [[ -x $(GOLANGCI_LINT) ]]; then $(GOLANGCI_LINT) run --build-tags integration,node,bench,e2e,cluster ./...; else echo "golangci-lint unavailable: gofmt + go vet only"; fi
 
 .PHONY: verify
 verify: generate manifests ## Fail if generated files are out of date.
@@ -82,14 +82,15 @@ build: ## Build bin/longshore-manager, bin/longshore-agent, the agent's helpers 
 ##@ Test
 
 .PHONY: test
-test: ## verify, lint and every test layer: unit, integration (envtest), node (containerd), e2e (make dev + kubectl). Installs what it needs.
-	hack/install-tools.sh apt codegen k8s containerd
+test: ## verify, lint and every test layer: unit, integration (envtest), node (containerd), e2e (make dev + kubectl), cluster (config/default on a real kubelet). Installs what it needs.
+	hack/install-tools.sh apt codegen k8s containerd cluster
 	$(MAKE) verify
 	$(MAKE) lint
 	$(MAKE) test-unit
 	$(MAKE) test-integration
 	$(MAKE) test-node
 	$(MAKE) test-e2e
+	$(MAKE) test-cluster
 
 .PHONY: test-unit
 test-unit: ## Fast unit tests (no apiserver, no root).
@@ -109,6 +110,11 @@ test-node: ## Node tests: the real agent with a real containerd + runc started b
 test-e2e: build ## End to end: hack/dev.sh up in /var/lib/longshore/e2e, the samples through kubectl, HTTP checks, roll, failover, leaks (root; not while make dev runs).
 	hack/install-tools.sh apt containerd k8s
 	go test $(GO_TEST_FLAGS) -tags e2e -count=1 -timeout 30m -v -run TestE2E ./test/e2e/
+
+.PHONY: test-cluster
+test-cluster: ## A real cluster (hack/cluster.sh: control plane, kubelet, containerd CRI, kube-proxy), make images imported, kubectl apply -k config/default (root; not while make dev runs).
+	hack/install-tools.sh apt containerd cluster
+	go test $(GO_TEST_FLAGS) -tags cluster -count=1 -timeout 30m -v -run TestCluster ./test/cluster/
 
 ##@ Benchmarks
 

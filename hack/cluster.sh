@@ -147,15 +147,27 @@ remove_host_network() {
 	ip route del "$SERVICE_CIDR" 2>/dev/null || true
 	if ip link show "$NODE_IF" >/dev/null 2>&1; then ip link delete "$NODE_IF"; fi
 	if ip link show "$POD_BRIDGE" >/dev/null 2>&1; then ip link delete "$POD_BRIDGE"; fi
-	# The kubelet's canary chains (kube-proxy --cleanup removed its own).
-	local t
+	# What the kubelet added (KUBE-FIREWALL, KUBE-KUBELET-CANARY,
+	# KUBE-IPTABLES-HINT) and kube-proxy --cleanup missed: every KUBE-
+	# chain and the jumps to it. This host runs no other Kubernetes (up
+	# refuses a containerd it did not start).
+	local t rule chain
 	for t in mangle nat filter; do
-		iptables -w -t "$t" -X KUBE-KUBELET-CANARY 2>/dev/null || true
+		{ iptables -w -t "$t" -S 2>/dev/null | grep -E -- '^-A .* -j KUBE-' || true; } | sed 's/^-A/-D/' | while read -r rule; do
+			# shellcheck disable=SC2086 # a rule is words
+			iptables -w -t "$t" $rule 2>/dev/null || true
+		done
+		for chain in $(iptables -w -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^KUBE-/ {print $2}'); do
+			iptables -w -t "$t" -F "$chain" 2>/dev/null || true
+		done
+		for chain in $(iptables -w -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^KUBE-/ {print $2}'); do
+			iptables -w -t "$t" -X "$chain" 2>/dev/null || true
+		done
 	done
 	# The bridge plugin's masquerade chains of pods whose DEL never ran.
 	local chain
 	for chain in $(iptables -w -t nat -S POSTROUTING 2>/dev/null | awk -v c="$POD_CIDR" '$0 ~ c && /-j CNI-/ {for (i = 1; i <= NF; i++) if ($i == "-j") print $(i + 1)}'); do
-		iptables -w -t nat -S POSTROUTING | grep -- "-j $chain" | sed 's/^-A/-D/' | while read -r rule; do
+		{ iptables -w -t nat -S POSTROUTING | grep -- "-j $chain" || true; } | sed 's/^-A/-D/' | while read -r rule; do
 			# shellcheck disable=SC2086 # a rule is words
 			iptables -w -t nat $rule 2>/dev/null || true
 		done

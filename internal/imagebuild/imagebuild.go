@@ -373,7 +373,9 @@ func jsonBlob(mediaType string, v any) (Blob, error) {
 // gzipBytes compresses b without name or time in the gzip header.
 func gzipBytes(b []byte) ([]byte, error) {
 	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	// The default level: BestCompression takes three times as long on the
+	// agent's 190 MB Debian base for a few percent.
+	zw, err := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 	if err != nil {
 		return nil, err
 	}

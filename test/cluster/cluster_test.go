@@ -1,0 +1,607 @@
+//go:build cluster
+
+/*
+Copyright 2026 The Longshore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package cluster installs Longshore the way a user with a Kubernetes
+// cluster does: `kubectl apply -k config/default` into a real cluster
+// (hack/cluster.sh: kube-apiserver, kube-controller-manager, kube-scheduler,
+// and a node of containerd with CRI, a kubelet and kube-proxy), with the
+// images `make images` builds imported into the node. Everything is checked
+// from outside, with kubectl, containerd's client and the host's network
+// state. It runs as root (`make test-cluster`) and not at the same time as
+// the e2e layer or `make dev`.
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/go-logr/logr"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/internal/kube"
+	"github.com/longshore-io/longshore/test/integration/framework"
+)
+
+const (
+	agentNamespace = "longshore" // the DaemonSet's --containerd-namespace
+	systemNS       = "longshore-system"
+	taskName       = "web-in-cluster"
+	logLine        = "hello from the cluster layer"
+	webPort        = 8080
+	// Where config/agent keeps task network namespaces and logs on the host.
+	netnsDir = "/run/longshore/netns"
+	logDir   = "/var/log/longshore/tasks"
+	// The image a rolling update moves the agent to.
+	rolloutImage = "longshore/agent:rollout"
+)
+
+// env is the running cluster, set up once by TestMain.
+var env struct {
+	root       string
+	kubectlBin string
+	kubeconfig string
+	node       string
+	sock       string
+	c          client.Client
+	ctrd       *containerd.Client
+	report     []string
+}
+
+func report(format string, args ...any) {
+	env.report = append(env.report, fmt.Sprintf(format, args...))
+}
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "test/cluster needs root: it runs a kubelet, containerd and kube-proxy (make test-cluster as root)")
+		return 1
+	}
+	ctrllog.SetLogger(logr.Discard())
+	env.root = framework.RepoRoot()
+	vars, err := clusterEnv()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	env.kubectlBin = filepath.Join(vars["K8S_BIN"], "kubectl")
+	env.kubeconfig, env.node, env.sock = vars["KUBECONFIG"], vars["NODE_NAME"], vars["CONTAINERD_SOCK"]
+
+	_ = script("cluster.sh", "purge") // what an interrupted run left
+	start := time.Now()
+	if err := script("cluster.sh", "up"); err != nil {
+		fmt.Fprintf(os.Stderr, "hack/cluster.sh up: %v (logs: %s/logs)\n", err, vars["CLUSTER_DIR"])
+		_ = script("cluster.sh", "down")
+		return 1
+	}
+	report("hack/cluster.sh up (control plane, containerd, kubelet, kube-proxy; node Ready): %.1f s", time.Since(start).Seconds())
+
+	code := func() int {
+		start := time.Now()
+		if err := script("images.sh", "import", env.sock); err != nil {
+			fmt.Fprintln(os.Stderr, "hack/images.sh import:", err)
+			return 1
+		}
+		report("make images + import into the node: %.1f s", time.Since(start).Seconds())
+		// The tasks' image, in the agent's containerd namespace.
+		if err := goRun("./hack/imagebuild", "--address", env.sock, "--namespace", agentNamespace); err != nil {
+			fmt.Fprintln(os.Stderr, "importing the sample image:", err)
+			return 1
+		}
+		cfg, err := clientcmd.BuildConfigFromFlags("", env.kubeconfig)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if env.c, err = client.New(cfg, client.Options{Scheme: kube.Scheme()}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if env.ctrd, err = containerd.New(env.sock); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer func() { _ = env.ctrd.Close() }()
+		return m.Run()
+	}()
+	fmt.Printf("\ncluster layer timings:\n  %s\n\n", strings.Join(env.report, "\n  "))
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "cluster layer failed: the cluster is stopped, its logs are in %s/logs\n", vars["CLUSTER_DIR"])
+		_ = script("cluster.sh", "down")
+		return code
+	}
+	if err := script("cluster.sh", "purge"); err != nil {
+		fmt.Fprintln(os.Stderr, "hack/cluster.sh purge:", err)
+		return 1
+	}
+	return 0
+}
+
+// TestCluster runs the scenarios in order on one cluster, each building on
+// the one before; the first failure ends the run.
+func TestCluster(t *testing.T) {
+	before := iptablesRules(t)
+	for _, s := range []struct {
+		name string
+		f    func(*testing.T)
+	}{
+		{"kubectl apply -k config/default: the manager is Available and leader-elected", testInstall},
+		{"the agent pod registers its node as a ContainerInstance", testRegistration},
+		{"a task runs on the node's containerd beside the kubelet's pods and answers", testTask},
+		{"kubectl delete pod of the agent keeps the task's containers", testAgentPodDeleted},
+		{"a rolling update of the agent DaemonSet keeps them too", testAgentRollout},
+		{"the new agent stops the task and cleans up", testTaskStop},
+		{"kubectl delete -k config/default leaves nothing behind", func(t *testing.T) { testUninstall(t, before) }},
+	} {
+		if !t.Run(s.name, s.f) {
+			return
+		}
+	}
+}
+
+var installed time.Time
+
+func testInstall(t *testing.T) {
+	// The Cluster first, with subnets of its own: an agent that registers
+	// into a missing Cluster gets the defaults, and taskNetwork is
+	// immutable once instances hold subnets of it.
+	mustKubectl(t, "", "apply", "-k", "config/crd")
+	mustKubectl(t, "", "wait", "--for", "condition=Established", "--timeout", "60s", "crd/clusters.ecs.longshore.io")
+	mustKubectl(t, clusterYAML, "apply", "-f", "-")
+	installed = time.Now()
+	mustKubectl(t, "", "apply", "-k", "config/default")
+	mustKubectl(t, "", "-n", systemNS, "wait", "--for", "condition=Available", "--timeout", "180s", "deployment/longshore-manager")
+	report("apply -k → manager Deployment Available: %.1f s", time.Since(installed).Seconds())
+
+	// One of the two replicas holds the lease; the other stands by.
+	pods := podsOf(t, "longshore-manager")
+	if len(pods) != 2 {
+		t.Fatalf("%d manager pods, want the Deployment's 2", len(pods))
+	}
+	eventually(t, "a manager pod holds the leader lease", 60*time.Second, func() error {
+		var lease coordinationv1.Lease
+		if err := env.c.Get(context.Background(), client.ObjectKey{Namespace: systemNS, Name: "longshore-manager"}, &lease); err != nil {
+			return err
+		}
+		holder := ""
+		if lease.Spec.HolderIdentity != nil {
+			holder = *lease.Spec.HolderIdentity
+		}
+		for _, p := range pods {
+			if strings.HasPrefix(holder, p.Name) {
+				return nil
+			}
+		}
+		return fmt.Errorf("lease held by %q, which is none of the manager pods", holder)
+	})
+}
+
+func testRegistration(t *testing.T) {
+	mustKubectl(t, "", "-n", systemNS, "rollout", "status", "daemonset/longshore-agent", "--timeout", "120s")
+	ci := waitInstance(t, func(ci *ecsv1.ContainerInstance) error {
+		if !ci.Status.Connected() {
+			return errors.New("agent not connected")
+		}
+		return nil
+	})
+	report("apply -k → ContainerInstance %s connected: %.1f s", ci.Name, time.Since(installed).Seconds())
+	if ci.Status.AgentVersion == "" {
+		t.Errorf("ContainerInstance %s reports no agent version", ci.Name)
+	}
+}
+
+// clusterYAML keeps the awsvpc subnets clear of make dev's, which uses the
+// samples' Cluster.
+const clusterYAML = `apiVersion: ecs.longshore.io/v1alpha1
+kind: Cluster
+metadata:
+  name: default
+spec:
+  taskNetwork:
+    cidr: 172.27.0.0/16
+    instanceMaskSize: 24
+`
+
+const taskYAML = `apiVersion: ecs.longshore.io/v1alpha1
+kind: TaskDefinition
+metadata:
+  name: web-in-cluster
+spec:
+  networkMode: awsvpc
+  cpu: "0.25 vCPU"
+  memory: "128"
+  containerDefinitions:
+    - name: web
+      image: localhost/longshore/busybox:latest
+      command: ["sh", "-c", "echo '` + logLine + `'; exec httpd -f -v -p 8080 -h /www"]
+      linuxParameters:
+        initProcessEnabled: true
+      portMappings:
+        - containerPort: 8080
+---
+apiVersion: ecs.longshore.io/v1alpha1
+kind: Task
+metadata:
+  name: ` + taskName + `
+spec:
+  taskDefinition: web-in-cluster
+`
+
+func testTask(t *testing.T) {
+	start := time.Now()
+	mustKubectl(t, taskYAML, "apply", "-f", "-")
+	task := waitTask(t, func(task *ecsv1.Task) error {
+		if task.Status.LastStatus != ecsv1.TaskRunning {
+			return fmt.Errorf("lastStatus %s (%s)", task.Status.LastStatus, task.Status.StoppedReason)
+		}
+		return nil
+	})
+	if task.Spec.ContainerInstance != env.node {
+		t.Errorf("task placed on %q, want the node's instance %q", task.Spec.ContainerInstance, env.node)
+	}
+	url := fmt.Sprintf("http://%s:%d/", taskIP(t, task), webPort)
+	eventually(t, "the task answers "+url, 30*time.Second, func() error {
+		_, err := framework.GetOK(url, 2*time.Second)
+		return err
+	})
+	report("apply Task → RUNNING and answering HTTP: %.1f s", time.Since(start).Seconds())
+
+	// Beside the kubelet's pods: Longshore's namespace and CRI's in one containerd.
+	nss, err := env.ctrd.NamespaceService().List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(nss, "k8s.io") || !slices.Contains(nss, agentNamespace) {
+		t.Errorf("containerd namespaces %v, want k8s.io (the kubelet's) and %s (the agent's)", nss, agentNamespace)
+	}
+	if n := len(pids(t)); n != 1 {
+		t.Errorf("%d containers in namespace %s, want the task's 1", n, agentNamespace)
+	}
+	// Its output on the host, where the agent's log directory is.
+	logFile := filepath.Join(logDir, "default", taskName, "web.log")
+	eventually(t, "the task's output in "+logFile, 30*time.Second, func() error {
+		b, err := os.ReadFile(logFile)
+		if err != nil {
+			return err
+		}
+		if !bytes.Contains(b, []byte(logLine)) {
+			return fmt.Errorf("%s holds %q", logFile, b)
+		}
+		return nil
+	})
+}
+
+func testAgentPodDeleted(t *testing.T) {
+	before := pids(t)
+	old := podsOf(t, "longshore-agent")
+	if len(old) != 1 {
+		t.Fatalf("%d agent pods, want 1", len(old))
+	}
+	mustKubectl(t, "", "-n", systemNS, "delete", "pod", old[0].Name, "--wait=true", "--timeout", "60s")
+	waitNewAgent(t, old[0].Name)
+	assertSamePIDs(t, before)
+	assertTaskAnswers(t)
+}
+
+func testAgentRollout(t *testing.T) {
+	before := pids(t)
+	old := podsOf(t, "longshore-agent")
+	version := "cluster-rollout"
+	cmd := exec.Command(filepath.Join(env.root, "hack", "images.sh"), "import", env.sock)
+	cmd.Dir = env.root
+	cmd.Env = append(os.Environ(), "IMG_AGENT="+rolloutImage, "VERSION="+version)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("building the new agent image: %v", err)
+	}
+	start := time.Now()
+	mustKubectl(t, "", "-n", systemNS, "set", "image", "daemonset/longshore-agent", "agent="+rolloutImage)
+	mustKubectl(t, "", "-n", systemNS, "rollout", "status", "daemonset/longshore-agent", "--timeout", "180s")
+	waitNewAgent(t, old[0].Name)
+	waitInstance(t, func(ci *ecsv1.ContainerInstance) error {
+		if ci.Status.AgentVersion != version || !ci.Status.Connected() {
+			return fmt.Errorf("agent version %q connected %v, want %q connected", ci.Status.AgentVersion, ci.Status.Connected(), version)
+		}
+		return nil
+	})
+	report("agent rolling update → new agent connected: %.1f s", time.Since(start).Seconds())
+	assertSamePIDs(t, before)
+	assertTaskAnswers(t)
+}
+
+func testTaskStop(t *testing.T) {
+	mustKubectl(t, "", "delete", "task.ecs.longshore.io", taskName, "--timeout", "60s")
+	eventually(t, "the task's containers and network namespace are gone", 60*time.Second, func() error {
+		if n := len(pids(t)); n > 0 {
+			return fmt.Errorf("%d containers left", n)
+		}
+		if entries, _ := os.ReadDir(netnsDir); len(entries) > 0 {
+			return fmt.Errorf("%d network namespaces left in %s", len(entries), netnsDir)
+		}
+		return nil
+	})
+}
+
+func testUninstall(t *testing.T, before []string) {
+	start := time.Now()
+	mustKubectl(t, "", "delete", "-k", "config/default", "--timeout", "180s")
+	eventually(t, "namespace "+systemNS+" is gone", 120*time.Second, func() error {
+		var ns corev1.Namespace
+		err := env.c.Get(context.Background(), client.ObjectKey{Name: systemNS}, &ns)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("namespace %s: %v (phase %s)", systemNS, err, ns.Status.Phase)
+	})
+	if out := mustKubectl(t, "", "get", "crd", "-o", "name"); strings.Contains(out, "ecs.longshore.io") {
+		t.Errorf("CRDs left: %s", out)
+	}
+	report("delete -k → namespace gone: %.1f s", time.Since(start).Seconds())
+	eventually(t, "nothing of Longshore's is left on the host", 60*time.Second, func() error {
+		var left []string
+		for id := range pids(t) {
+			left = append(left, "container "+id)
+		}
+		if entries, _ := os.ReadDir(netnsDir); len(entries) > 0 {
+			left = append(left, fmt.Sprintf("%d network namespaces in %s", len(entries), netnsDir))
+		}
+		for _, br := range []string{"ls-br0", "ls-vpc0"} {
+			if _, err := os.Stat("/sys/class/net/" + br); err == nil {
+				left = append(left, "link "+br)
+			}
+		}
+		after := iptablesRules(t)
+		for _, r := range after {
+			if !slices.Contains(before, r) {
+				left = append(left, "iptables "+r)
+			}
+		}
+		if len(left) > 0 {
+			return errors.New(strings.Join(left, "; "))
+		}
+		return nil
+	})
+}
+
+// ---- helpers ------------------------------------------------------------------
+
+func clusterEnv() (map[string]string, error) {
+	cmd := exec.Command(filepath.Join(framework.RepoRoot(), "hack", "cluster.sh"), "env")
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("hack/cluster.sh env: %w", err)
+	}
+	vars := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			vars[k] = v
+		}
+	}
+	return vars, nil
+}
+
+// script runs hack/NAME with its output on stderr.
+func script(name string, args ...string) error {
+	cmd := exec.Command(filepath.Join(env.root, "hack", name), args...)
+	cmd.Dir = env.root
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return cmd.Run()
+}
+
+func goRun(args ...string) error {
+	cmd := exec.Command("go", append([]string{"run"}, args...)...)
+	cmd.Dir = env.root
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return cmd.Run()
+}
+
+func kubectl(stdin string, args ...string) (string, error) {
+	cmd := exec.Command(env.kubectlBin, append([]string{"--kubeconfig", env.kubeconfig}, args...)...)
+	cmd.Dir = env.root
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
+	}
+	return out.String(), nil
+}
+
+func mustKubectl(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	out, err := kubectl(stdin, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func eventually(t *testing.T, what string, timeout time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %v", what, timeout, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func podsOf(t *testing.T, app string) []corev1.Pod {
+	t.Helper()
+	var pods corev1.PodList
+	if err := env.c.List(context.Background(), &pods, client.InNamespace(systemNS),
+		client.MatchingLabels{"app.kubernetes.io/name": app}); err != nil {
+		t.Fatal(err)
+	}
+	var out []corev1.Pod
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// waitNewAgent waits for an agent pod other than old to be Ready.
+func waitNewAgent(t *testing.T, old string) {
+	t.Helper()
+	eventually(t, "a new agent pod is Ready", 120*time.Second, func() error {
+		pods := podsOf(t, "longshore-agent")
+		if len(pods) != 1 {
+			return fmt.Errorf("%d agent pods, want 1", len(pods))
+		}
+		p := pods[0]
+		if p.Name == old {
+			return fmt.Errorf("pod %s is still there", old)
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				return nil
+			}
+		}
+		return fmt.Errorf("pod %s is not Ready (%s)", p.Name, p.Status.Phase)
+	})
+}
+
+func waitInstance(t *testing.T, cond func(*ecsv1.ContainerInstance) error) *ecsv1.ContainerInstance {
+	t.Helper()
+	var ci ecsv1.ContainerInstance
+	eventually(t, "ContainerInstance "+env.node, 120*time.Second, func() error {
+		if err := env.c.Get(context.Background(), client.ObjectKey{Name: env.node}, &ci); err != nil {
+			return err
+		}
+		return cond(&ci)
+	})
+	return &ci
+}
+
+func waitTask(t *testing.T, cond func(*ecsv1.Task) error) *ecsv1.Task {
+	t.Helper()
+	var task ecsv1.Task
+	eventually(t, "task "+taskName, 180*time.Second, func() error {
+		if err := env.c.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: taskName}, &task); err != nil {
+			return err
+		}
+		return cond(&task)
+	})
+	return &task
+}
+
+func taskIP(t *testing.T, task *ecsv1.Task) string {
+	t.Helper()
+	for _, a := range task.Status.Attachments {
+		if a.Details.IPv4Address != "" {
+			return a.Details.IPv4Address
+		}
+	}
+	t.Fatalf("task %s has no IP in its attachments: %+v", task.Name, task.Status.Attachments)
+	return ""
+}
+
+func assertTaskAnswers(t *testing.T) {
+	t.Helper()
+	task := waitTask(t, func(task *ecsv1.Task) error {
+		if task.Status.LastStatus != ecsv1.TaskRunning {
+			return fmt.Errorf("lastStatus %s", task.Status.LastStatus)
+		}
+		return nil
+	})
+	if _, err := framework.GetOK(fmt.Sprintf("http://%s:%d/", taskIP(t, task), webPort), 5*time.Second); err != nil {
+		t.Errorf("the task stopped answering: %v", err)
+	}
+}
+
+// pids maps the agent's containers to the PIDs of their processes.
+func pids(t *testing.T) map[string]uint32 {
+	t.Helper()
+	ctx := namespaces.WithNamespace(context.Background(), agentNamespace)
+	conts, err := env.ctrd.Containers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]uint32{}
+	for _, c := range conts {
+		out[c.ID()] = 0
+		if task, err := c.Task(ctx, nil); err == nil {
+			out[c.ID()] = task.Pid()
+		}
+	}
+	return out
+}
+
+func assertSamePIDs(t *testing.T, before map[string]uint32) {
+	t.Helper()
+	after := pids(t)
+	if !maps.Equal(before, after) {
+		t.Errorf("the task's containers changed: before %v, after %v", before, after)
+	}
+	for id, pid := range after {
+		if pid == 0 {
+			t.Errorf("container %s has no running process", id)
+		}
+	}
+}
+
+var counters = regexp.MustCompile(`^\[\d+:\d+\] `)
+
+// iptablesRules are the host's rules (iptables-save, without counters).
+func iptablesRules(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("iptables-save").Output()
+	if err != nil {
+		t.Fatalf("iptables-save: %v", err)
+	}
+	var rules []string
+	for _, line := range strings.Split(string(out), "\n") {
+		line = counters.ReplaceAllString(line, "")
+		if strings.HasPrefix(line, "-A ") || strings.HasPrefix(line, ":") {
+			if strings.HasPrefix(line, ":") {
+				line, _, _ = strings.Cut(line, " ")
+			}
+			rules = append(rules, line)
+		}
+	}
+	return rules
+}
