@@ -21,8 +21,12 @@ RUN --mount=type=cache,target=/root/go/pkg/mod --mount=type=cache,target=/root/.
     CGO_ENABLED=0 go build -trimpath \
       -ldflags "-s -w -X github.com/longshore-io/longshore/internal/version.Version=${VERSION}" \
       -o /out/longshore-agent ./cmd/agent && \
-    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/longshore-logger ./cmd/logger && \
-    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/longshore-init ./cmd/init
+    CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X github.com/longshore-io/longshore/internal/version.Version=${VERSION}" \
+      -o /out/longshore-logger ./cmd/logger && \
+    CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X github.com/longshore-io/longshore/internal/version.Version=${VERSION}" \
+      -o /out/longshore-init ./cmd/init
 
 # The manager only talks to the API server: a static binary, no shell, non-root.
 FROM gcr.io/distroless/static-debian12:nonroot AS manager

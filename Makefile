@@ -75,8 +75,8 @@ verify: generate manifests ## Fail if generated files are out of date.
 build: ## Build bin/longshore-manager, bin/longshore-agent, the agent's helpers (longshore-logger, longshore-init) and the kubectl plugin bin/kubectl-ecs.
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/longshore-manager ./cmd/manager
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/longshore-agent ./cmd/agent
-	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/longshore-logger ./cmd/logger
-	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/longshore-init ./cmd/init
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $(LDFLAGS)" -o bin/longshore-logger ./cmd/logger
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $(LDFLAGS)" -o bin/longshore-init ./cmd/init
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/kubectl-ecs ./cmd/kubectl-ecs
 
 ##@ Test

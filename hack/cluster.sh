@@ -10,7 +10,7 @@
 #   hack/cluster.sh up       start what is not running (idempotent), print next steps
 #   hack/cluster.sh down     delete every pod, stop everything, remove what the node added to the host
 #   hack/cluster.sh status   what runs, where its logs are
-#   hack/cluster.sh purge    down, then delete $LONGSHORE_CLUSTER_DIR
+#   hack/cluster.sh purge    down, then delete $LONGSHORE_CLUSTER_DIR, the agent's host directories and containerd's root
 #   hack/cluster.sh env      print KUBECONFIG=… and the paths the tests use
 #
 # Network, all of it on this host: the node's address (the API server's
@@ -498,6 +498,9 @@ purge() {
 	down
 	log "deleting $DIR"
 	rm -rf "$DIR"
+	# What config/agent's agent kept on this node.
+	log "deleting the agent's host directories: ${AGENT_HOST_DIRS[*]} /var/log/longshore/tasks"
+	rm -rf "${AGENT_HOST_DIRS[@]}" /var/log/longshore/tasks
 	if [[ -f $CONTAINERD_ROOT/.longshore-cluster ]]; then
 		log "deleting $CONTAINERD_ROOT and $CONTAINERD_STATE (made by hack/cluster.sh up)"
 		rm -rf "$CONTAINERD_ROOT" "$CONTAINERD_STATE"

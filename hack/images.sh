@@ -68,8 +68,8 @@ build() {
 		cd "$LONGSHORE_ROOT"
 		CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/build/longshore-manager" ./cmd/manager
 		CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/build/longshore-agent" ./cmd/agent
-		CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/build/longshore-logger" ./cmd/logger
-		CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/build/longshore-init" ./cmd/init
+		CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/build/longshore-logger" ./cmd/logger
+		CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/build/longshore-init" ./cmd/init
 		go build -o "$OUT/build/imagebuild" ./hack/imagebuild
 	)
 	local base

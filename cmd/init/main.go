@@ -22,13 +22,20 @@ limitations under the License.
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/longshore-io/longshore/internal/initproc"
+	"github.com/longshore-io/longshore/internal/version"
 )
 
 func main() {
 	args := os.Args[1:]
+	// Only as the first argument: a container's own command comes after "--".
+	if len(args) == 1 && args[0] == "--version" {
+		fmt.Println("longshore-init", version.Version)
+		return
+	}
 	if len(args) > 0 && args[0] == initproc.Subcommand {
 		args = args[1:]
 	}

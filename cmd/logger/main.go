@@ -22,9 +22,18 @@ limitations under the License.
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/longshore-io/longshore/internal/logs"
+	"github.com/longshore-io/longshore/internal/version"
 )
 
-func main() { os.Exit(logs.RunLogger(os.Args[1:])) }
+func main() {
+	// The shim passes the logger's arguments; --version is for people.
+	if len(os.Args) == 2 && os.Args[1] == "--version" {
+		fmt.Println("longshore-logger", version.Version)
+		return
+	}
+	os.Exit(logs.RunLogger(os.Args[1:]))
+}

@@ -64,6 +64,8 @@ const (
 	webPort        = 8080
 	// Where config/agent keeps task network namespaces and logs on the host.
 	netnsDir = "/run/longshore/netns"
+	// Where the agent installs its logger and init, one directory a version.
+	helpersDir = "/var/lib/longshore/agent/bin"
 	logDir   = "/var/log/longshore/tasks"
 	// The image a rolling update moves the agent to.
 	rolloutImage = "longshore/agent:rollout"
@@ -166,6 +168,7 @@ func TestCluster(t *testing.T) {
 		{"kubectl delete pod of the agent keeps the task's containers", testAgentPodDeleted},
 		{"a rolling update of the agent DaemonSet keeps them too", testAgentRollout},
 		{"the new agent stops the task and cleans up", testTaskStop},
+		{"a restarted agent removes the old version's logger and init once no container uses them", testOldHelpersRemoved},
 		{"kubectl delete -k config/default leaves nothing behind", func(t *testing.T) { testUninstall(t, before) }},
 	} {
 		if !t.Run(s.name, s.f) {
@@ -320,6 +323,10 @@ func testAgentPodDeleted(t *testing.T) {
 
 func testAgentRollout(t *testing.T) {
 	before := pids(t)
+	oldHelpers := helperDirs(t)
+	if len(oldHelpers) != 1 {
+		t.Fatalf("helper directories %v, want the running agent's one", oldHelpers)
+	}
 	old := podsOf(t, "longshore-agent")
 	version := "cluster-rollout"
 	cmd := exec.Command(filepath.Join(env.root, "hack", "images.sh"), "import", env.sock)
@@ -342,6 +349,39 @@ func testAgentRollout(t *testing.T) {
 	report("agent rolling update → new agent connected: %.1f s", time.Since(start).Seconds())
 	assertSamePIDs(t, before)
 	assertTaskAnswers(t)
+	// The new version's logger and init beside the old ones, which the
+	// task's container (created by the old agent) still uses.
+	if dirs := helperDirs(t); len(dirs) != 2 || !slices.Contains(dirs, oldHelpers[0]) {
+		t.Errorf("helper directories %v after the update, want the old %s and a new one", dirs, oldHelpers[0])
+	}
+}
+
+func testOldHelpersRemoved(t *testing.T) {
+	old := podsOf(t, "longshore-agent")
+	mustKubectl(t, "", "-n", systemNS, "delete", "pod", old[0].Name, "--wait=true", "--timeout", "60s")
+	waitNewAgent(t, old[0].Name)
+	eventually(t, "one helper directory, the running agent's", 60*time.Second, func() error {
+		if dirs := helperDirs(t); len(dirs) != 1 {
+			return fmt.Errorf("helper directories %v", dirs)
+		}
+		return nil
+	})
+}
+
+// helperDirs lists the agent's installed helper versions.
+func helperDirs(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(helpersDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
 
 func testTaskStop(t *testing.T) {
@@ -358,6 +398,19 @@ func testTaskStop(t *testing.T) {
 }
 
 func testUninstall(t *testing.T, before []string) {
+	// What the manager must still be there for: revisions keep a finalizer
+	// that it removes once they are unused (docs/operating.md, uninstall).
+	mustKubectl(t, "", "delete", "taskdefinitions.ecs.longshore.io", "--all", "--all-namespaces", "--timeout", "60s")
+	eventually(t, "the task definitions' revisions are gone", 60*time.Second, func() error {
+		var revs ecsv1.TaskDefinitionRevisionList
+		if err := env.c.List(context.Background(), &revs); err != nil {
+			return err
+		}
+		if len(revs.Items) > 0 {
+			return fmt.Errorf("%d revisions left", len(revs.Items))
+		}
+		return nil
+	})
 	start := time.Now()
 	mustKubectl(t, "", "delete", "-k", "config/default", "--timeout", "180s")
 	eventually(t, "namespace "+systemNS+" is gone", 120*time.Second, func() error {
