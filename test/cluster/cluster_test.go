@@ -66,7 +66,7 @@ const (
 	netnsDir = "/run/longshore/netns"
 	// Where the agent installs its logger and init, one directory a version.
 	helpersDir = "/var/lib/longshore/agent/bin"
-	logDir   = "/var/log/longshore/tasks"
+	logDir     = "/var/log/longshore/tasks"
 	// The image a rolling update moves the agent to.
 	rolloutImage = "longshore/agent:rollout"
 )
