@@ -73,14 +73,13 @@ const (
 
 // env is the running cluster, set up once by TestMain.
 var env struct {
-	root       string
-	kubectlBin string
-	kubeconfig string
-	node       string
-	sock       string
-	c          client.Client
-	ctrd       *containerd.Client
-	report     []string
+	root    string
+	kubectl framework.Kubectl
+	node    string
+	sock    string
+	c       client.Client
+	ctrd    *containerd.Client
+	report  []string
 }
 
 func report(format string, args ...any) {
@@ -101,8 +100,8 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	env.kubectlBin = filepath.Join(vars["K8S_BIN"], "kubectl")
-	env.kubeconfig, env.node, env.sock = vars["KUBECONFIG"], vars["NODE_NAME"], vars["CONTAINERD_SOCK"]
+	env.kubectl = framework.Kubectl{Bin: filepath.Join(vars["K8S_BIN"], "kubectl"), Kubeconfig: vars["KUBECONFIG"]}
+	env.node, env.sock = vars["NODE_NAME"], vars["CONTAINERD_SOCK"]
 
 	_ = script("cluster.sh", "purge") // what an interrupted run left
 	start := time.Now()
@@ -125,7 +124,7 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "importing the sample image:", err)
 			return 1
 		}
-		cfg, err := clientcmd.BuildConfigFromFlags("", env.kubeconfig)
+		cfg, err := clientcmd.BuildConfigFromFlags("", env.kubectl.Kubeconfig)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -196,7 +195,7 @@ func testInstall(t *testing.T) {
 	if len(pods) != 2 {
 		t.Fatalf("%d manager pods, want the Deployment's 2", len(pods))
 	}
-	eventually(t, "a manager pod holds the leader lease", 60*time.Second, func() error {
+	framework.Eventually(t, 60*time.Second, "a manager pod holds the leader lease", func() error {
 		var lease coordinationv1.Lease
 		if err := env.c.Get(context.Background(), client.ObjectKey{Namespace: systemNS, Name: "longshore-manager"}, &lease); err != nil {
 			return err
@@ -278,7 +277,7 @@ func testTask(t *testing.T) {
 		t.Errorf("task placed on %q, want the node's instance %q", task.Spec.ContainerInstance, env.node)
 	}
 	url := fmt.Sprintf("http://%s:%d/", taskIP(t, task), webPort)
-	eventually(t, "the task answers "+url, 30*time.Second, func() error {
+	framework.Eventually(t, 30*time.Second, "the task answers "+url, func() error {
 		_, err := framework.GetOK(url, 2*time.Second)
 		return err
 	})
@@ -297,7 +296,7 @@ func testTask(t *testing.T) {
 	}
 	// Its output on the host, where the agent's log directory is.
 	logFile := filepath.Join(logDir, "default", taskName, "web.log")
-	eventually(t, "the task's output in "+logFile, 30*time.Second, func() error {
+	framework.Eventually(t, 30*time.Second, "the task's output in "+logFile, func() error {
 		b, err := os.ReadFile(logFile)
 		if err != nil {
 			return err
@@ -360,7 +359,7 @@ func testOldHelpersRemoved(t *testing.T) {
 	old := podsOf(t, "longshore-agent")
 	mustKubectl(t, "", "-n", systemNS, "delete", "pod", old[0].Name, "--wait=true", "--timeout", "60s")
 	waitNewAgent(t, old[0].Name)
-	eventually(t, "one helper directory, the running agent's", 60*time.Second, func() error {
+	framework.Eventually(t, 60*time.Second, "one helper directory, the running agent's", func() error {
 		if dirs := helperDirs(t); len(dirs) != 1 {
 			return fmt.Errorf("helper directories %v", dirs)
 		}
@@ -386,7 +385,7 @@ func helperDirs(t *testing.T) []string {
 
 func testTaskStop(t *testing.T) {
 	mustKubectl(t, "", "delete", "task.ecs.longshore.io", taskName, "--timeout", "60s")
-	eventually(t, "the task's containers and network namespace are gone", 60*time.Second, func() error {
+	framework.Eventually(t, 60*time.Second, "the task's containers and network namespace are gone", func() error {
 		if n := len(pids(t)); n > 0 {
 			return fmt.Errorf("%d containers left", n)
 		}
@@ -401,7 +400,7 @@ func testUninstall(t *testing.T, before []string) {
 	// What the manager must still be there for: revisions keep a finalizer
 	// that it removes once they are unused (docs/operating.md, uninstall).
 	mustKubectl(t, "", "delete", "taskdefinitions.ecs.longshore.io", "--all", "--all-namespaces", "--timeout", "60s")
-	eventually(t, "the task definitions' revisions are gone", 60*time.Second, func() error {
+	framework.Eventually(t, 60*time.Second, "the task definitions' revisions are gone", func() error {
 		var revs ecsv1.TaskDefinitionRevisionList
 		if err := env.c.List(context.Background(), &revs); err != nil {
 			return err
@@ -413,7 +412,7 @@ func testUninstall(t *testing.T, before []string) {
 	})
 	start := time.Now()
 	mustKubectl(t, "", "delete", "-k", "config/default", "--timeout", "180s")
-	eventually(t, "namespace "+systemNS+" is gone", 120*time.Second, func() error {
+	framework.Eventually(t, 120*time.Second, "namespace "+systemNS+" is gone", func() error {
 		var ns corev1.Namespace
 		err := env.c.Get(context.Background(), client.ObjectKey{Name: systemNS}, &ns)
 		if apierrors.IsNotFound(err) {
@@ -425,7 +424,7 @@ func testUninstall(t *testing.T, before []string) {
 		t.Errorf("CRDs left: %s", out)
 	}
 	report("delete -k → namespace gone: %.1f s", time.Since(start).Seconds())
-	eventually(t, "nothing of Longshore's is left on the host", 60*time.Second, func() error {
+	framework.Eventually(t, 60*time.Second, "nothing of Longshore's is left on the host", func() error {
 		var left []string
 		for id := range pids(t) {
 			left = append(left, "container "+id)
@@ -483,42 +482,9 @@ func goRun(args ...string) error {
 	return cmd.Run()
 }
 
-func kubectl(stdin string, args ...string) (string, error) {
-	cmd := exec.Command(env.kubectlBin, append([]string{"--kubeconfig", env.kubeconfig}, args...)...)
-	cmd.Dir = env.root
-	if stdin != "" {
-		cmd.Stdin = strings.NewReader(stdin)
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return out.String(), fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
-	}
-	return out.String(), nil
-}
-
 func mustKubectl(t *testing.T, stdin string, args ...string) string {
 	t.Helper()
-	out, err := kubectl(stdin, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func eventually(t *testing.T, what string, timeout time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, timeout, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	return env.kubectl.Must(t, stdin, args...)
 }
 
 func podsOf(t *testing.T, app string) []corev1.Pod {
@@ -540,7 +506,7 @@ func podsOf(t *testing.T, app string) []corev1.Pod {
 // waitNewAgent waits for an agent pod other than old to be Ready.
 func waitNewAgent(t *testing.T, old string) {
 	t.Helper()
-	eventually(t, "a new agent pod is Ready", 120*time.Second, func() error {
+	framework.Eventually(t, 120*time.Second, "a new agent pod is Ready", func() error {
 		pods := podsOf(t, "longshore-agent")
 		if len(pods) != 1 {
 			return fmt.Errorf("%d agent pods, want 1", len(pods))
@@ -561,7 +527,7 @@ func waitNewAgent(t *testing.T, old string) {
 func waitInstance(t *testing.T, cond func(*ecsv1.ContainerInstance) error) *ecsv1.ContainerInstance {
 	t.Helper()
 	var ci ecsv1.ContainerInstance
-	eventually(t, "ContainerInstance "+env.node, 120*time.Second, func() error {
+	framework.Eventually(t, 120*time.Second, "ContainerInstance "+env.node, func() error {
 		if err := env.c.Get(context.Background(), client.ObjectKey{Name: env.node}, &ci); err != nil {
 			return err
 		}
@@ -573,7 +539,7 @@ func waitInstance(t *testing.T, cond func(*ecsv1.ContainerInstance) error) *ecsv
 func waitTask(t *testing.T, cond func(*ecsv1.Task) error) *ecsv1.Task {
 	t.Helper()
 	var task ecsv1.Task
-	eventually(t, "task "+taskName, 180*time.Second, func() error {
+	framework.Eventually(t, 180*time.Second, "task "+taskName, func() error {
 		if err := env.c.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: taskName}, &task); err != nil {
 			return err
 		}
