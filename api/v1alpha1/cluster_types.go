@@ -122,7 +122,8 @@ type ClusterStatus struct {
 	// observedGeneration is the spec generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// conditions: Ready.
+	// conditions: Ready (an ACTIVE instance with a connected agent) and
+	// Stalled (a taskNetwork that cannot give every instance a subnet).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -173,7 +174,10 @@ type Cluster struct {
 	// +kubebuilder:default={}
 	Spec ClusterSpec `json:"spec,omitempty"`
 	// status is observed by the manager.
+	// Until first written it reads {observedGeneration: 0}, which GitOps
+	// tools (kstatus, Argo CD) read as not reconciled yet.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status ClusterStatus `json:"status,omitempty"`
 }
 

@@ -76,7 +76,8 @@ type ContainerInstanceStatus struct {
 	// observedGeneration is the spec generation the manager last acted on.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// conditions: Ready (agent connected and ACTIVE). Manager-owned.
+	// conditions: Ready (agent connected, and ACTIVE or drained),
+	// Reconciling (DRAINING with tasks left), Stalled (lost). Manager-owned.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -152,7 +153,10 @@ type ContainerInstance struct {
 	// +kubebuilder:default={}
 	Spec ContainerInstanceSpec `json:"spec,omitempty"`
 	// status is written by the agent and the manager.
+	// Until first written it reads {observedGeneration: 0}, which GitOps
+	// tools (kstatus, Argo CD) read as not reconciled yet.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status ContainerInstanceStatus `json:"status,omitempty"`
 }
 

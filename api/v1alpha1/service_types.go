@@ -142,7 +142,9 @@ type ServiceStatus struct {
 	// observedGeneration is the spec generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// conditions: SteadyState, Progressing.
+	// conditions: SteadyState, Progressing (a deployment rolls), Ready (a
+	// steady state), Reconciling (converging), Stalled (a failed or rolled
+	// back deployment, a spec or task definition that cannot deploy).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -243,7 +245,10 @@ type Service struct {
 	// +required
 	Spec ServiceSpec `json:"spec"`
 	// status is observed by the manager.
+	// Until first written it reads {observedGeneration: 0}, which GitOps
+	// tools (kstatus, Argo CD) read as not reconciled yet.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status ServiceStatus `json:"status,omitempty"`
 }
 

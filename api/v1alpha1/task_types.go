@@ -210,7 +210,9 @@ type TaskStatus struct {
 	// observedGeneration is the spec generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// conditions: Scheduled, Ready.
+	// conditions: Scheduled, Ready (RUNNING and healthy, or STOPPED as
+	// asked), Reconciling (starting or stopping), Stalled (STOPPED on a
+	// failure).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -399,7 +401,10 @@ type Task struct {
 	// +kubebuilder:validation:XValidation:rule="has(oldSelf.placementConstraints) == has(self.placementConstraints) && has(oldSelf.placementStrategy) == has(self.placementStrategy)",message="placementConstraints and placementStrategy are immutable"
 	Spec TaskSpec `json:"spec"`
 	// status is written by the manager, then by the agent.
+	// Until first written it reads {observedGeneration: 0}, which GitOps
+	// tools (kstatus, Argo CD) read as not reconciled yet.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status TaskStatus `json:"status,omitempty"`
 }
 

@@ -1219,7 +1219,9 @@ type TaskDefinitionStatus struct {
 	// observedGeneration is the spec generation the latest revision was minted from.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// conditions: Valid, Ready.
+	// conditions: Valid, Ready (the newest revision holds the spec and is
+	// ACTIVE), Reconciling (registering it), Stalled (no revision can hold
+	// the spec without a change of it).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -1263,7 +1265,10 @@ type TaskDefinition struct {
 	// +required
 	Spec TaskDefinitionSpec `json:"spec"`
 	// status is observed by the manager.
+	// Until first written it reads {observedGeneration: 0}, which GitOps
+	// tools (kstatus, Argo CD) read as not reconciled yet.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status TaskDefinitionStatus `json:"status,omitempty"`
 }
 

@@ -55,7 +55,8 @@ type TaskDefinitionRevisionStatus struct {
 	// observedGeneration is the generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// conditions of the revision.
+	// conditions: Ready (registered: ACTIVE or INACTIVE; False once
+	// DELETE_IN_PROGRESS).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -88,7 +89,10 @@ type TaskDefinitionRevision struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="a TaskDefinitionRevision is immutable: change the TaskDefinition to mint a new revision"
 	Spec TaskDefinitionRevisionSpec `json:"spec"`
 	// status is observed by the manager.
+	// Until first written it reads {observedGeneration: 0}, which GitOps
+	// tools (kstatus, Argo CD) read as not reconciled yet.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status TaskDefinitionRevisionStatus `json:"status,omitempty"`
 }
 

@@ -194,9 +194,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 	}
 
-	subnets, err := r.subnets(cl, instances.Items)
-	if err != nil {
-		log.Error(err, "Cannot assign task subnets")
+	subnets, subnetErr := r.subnets(cl, instances.Items)
+	if subnetErr != nil {
+		log.Error(subnetErr, "Cannot assign task subnets")
 	}
 
 	total := ecsv1.ClusterStatus{RegisteredResources: &ecsv1.Resources{}, RemainingResources: &ecsv1.Resources{}}
@@ -235,16 +235,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			total.RemainingResources.CPU += st.RemainingResources.CPU
 			total.RemainingResources.Memory += st.RemainingResources.Memory
 		}
-		ready := metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionTrue, Reason: ecsv1.ReasonAgentConnected,
-			Message: "The agent renews its lease", ObservedGeneration: ci.Generation}
-		switch {
-		case !connected:
-			ready.Status, ready.Reason = metav1.ConditionFalse, ecsv1.ReasonAgentDisconnected
-			ready.Message = "The agent has not renewed its lease since " + since.Format(time.RFC3339)
-		case ci.Spec.State == ecsv1.ContainerInstanceDraining:
-			ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, "Draining", "The instance is DRAINING: it receives no new tasks"
-		}
-		apimeta.SetStatusCondition(&st.Conditions, ready)
+		lostAt := since.Add(r.AgentGrace).Add(r.InstanceLostTimeout)
+		setInstanceConditions(ci, st, connected, !connected && !now.Before(lostAt), since, now)
 		st.ObservedGeneration = ci.Generation
 		if !apiequality.Semantic.DeepEqual(st, &ci.Status) {
 			if !st.Connected() && ci.Status.Connected() {
@@ -269,7 +261,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			soonest(since.Add(r.AgentGrace).Sub(now) + 100*time.Millisecond)
 			continue
 		}
-		lostAt := since.Add(r.AgentGrace).Add(r.InstanceLostTimeout)
 		if now.Before(lostAt) {
 			soonest(lostAt.Sub(now) + 100*time.Millisecond)
 			continue
@@ -301,15 +292,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 	}
 	total.Conditions = slices.Clone(cl.Status.Conditions)
-	ready := metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionTrue, Reason: "InstancesActive",
-		Message: fmt.Sprintf("%d active container instances", total.ActiveContainerInstancesCount), ObservedGeneration: cl.Generation}
-	if total.ActiveContainerInstancesCount == 0 {
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, "NoActiveInstances", "No ACTIVE container instance with a connected agent"
-	}
-	if err != nil {
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, "TaskNetworkExhausted", err.Error()
-	}
-	apimeta.SetStatusCondition(&total.Conditions, ready)
+	setClusterConditions(cl, &total, subnetErr, now)
 	total.ObservedGeneration = cl.Generation
 	if !apiequality.Semantic.DeepEqual(&total, &cl.Status) {
 		patch := client.MergeFrom(cl.DeepCopy())
@@ -319,6 +302,72 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 	}
 	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// setInstanceConditions sets a ContainerInstance's Ready, Reconciling and
+// Stalled: Ready while the agent renews its Lease and the instance is
+// ACTIVE, or DRAINING with no task left (what its spec asks); Reconciling
+// while it drains; Stalled once it is lost (its agent gone past the
+// instance-lost timeout: its tasks are stopped, and only its agent coming
+// back, or deleting it, changes that).
+func setInstanceConditions(ci *ecsv1.ContainerInstance, st *ecsv1.ContainerInstanceStatus, connected, lost bool, since, now time.Time) {
+	set := func(typ string, status metav1.ConditionStatus, reason, msg string) {
+		apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: typ, Status: status, Reason: reason, Message: msg,
+			ObservedGeneration: ci.Generation, LastTransitionTime: metav1.NewTime(now)})
+	}
+	remove := func(typ string) { apimeta.RemoveStatusCondition(&st.Conditions, typ) }
+	tasks := st.RunningTasksCount + st.PendingTasksCount
+	draining := ci.Spec.State == ecsv1.ContainerInstanceDraining
+	switch {
+	case !connected:
+		msg := "The agent has not renewed its lease since " + since.Format(time.RFC3339)
+		set(ecsv1.ConditionReady, metav1.ConditionFalse, ecsv1.ReasonAgentDisconnected, msg)
+		remove(ecsv1.ConditionReconciling)
+		if lost {
+			set(ecsv1.ConditionStalled, metav1.ConditionTrue, ecsv1.ReasonInstanceLost, msg+
+				": the instance is lost and its tasks are stopped (stopCode InfrastructureHealth); start its agent again or delete it")
+		} else {
+			remove(ecsv1.ConditionStalled)
+		}
+	case draining && tasks > 0:
+		msg := fmt.Sprintf("The instance is DRAINING: it receives no new tasks, and %d tasks still run on it "+
+			"(Services replace theirs elsewhere; standalone tasks run until they are stopped)", tasks)
+		set(ecsv1.ConditionReady, metav1.ConditionFalse, ecsv1.ReasonDraining, msg)
+		set(ecsv1.ConditionReconciling, metav1.ConditionTrue, ecsv1.ReasonDraining, msg)
+		remove(ecsv1.ConditionStalled)
+	case draining:
+		set(ecsv1.ConditionReady, metav1.ConditionTrue, ecsv1.ReasonDrained, "The instance is DRAINING and no task is left on it: it receives no new tasks")
+		remove(ecsv1.ConditionReconciling)
+		remove(ecsv1.ConditionStalled)
+	default:
+		set(ecsv1.ConditionReady, metav1.ConditionTrue, ecsv1.ReasonAgentConnected, "The agent renews its lease")
+		remove(ecsv1.ConditionReconciling)
+		remove(ecsv1.ConditionStalled)
+	}
+}
+
+// setClusterConditions sets a Cluster's Ready (an ACTIVE instance with a
+// connected agent) and Stalled (a task network that cannot give every
+// instance a subnet: only a change of spec.taskNetwork, or fewer
+// instances, helps).
+func setClusterConditions(cl *ecsv1.Cluster, st *ecsv1.ClusterStatus, subnetErr error, now time.Time) {
+	set := func(typ string, status metav1.ConditionStatus, reason, msg string) {
+		apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: typ, Status: status, Reason: reason, Message: msg,
+			ObservedGeneration: cl.Generation, LastTransitionTime: metav1.NewTime(now)})
+	}
+	switch {
+	case subnetErr != nil:
+		set(ecsv1.ConditionReady, metav1.ConditionFalse, ecsv1.ReasonTaskNetworkExhausted, subnetErr.Error())
+		set(ecsv1.ConditionStalled, metav1.ConditionTrue, ecsv1.ReasonTaskNetworkExhausted,
+			subnetErr.Error()+": change spec.taskNetwork (a larger cidr or a larger instanceMaskSize)")
+		return
+	case st.ActiveContainerInstancesCount == 0:
+		set(ecsv1.ConditionReady, metav1.ConditionFalse, ecsv1.ReasonNoActiveInstances, "No ACTIVE container instance with a connected agent")
+	default:
+		set(ecsv1.ConditionReady, metav1.ConditionTrue, ecsv1.ReasonInstancesActive,
+			fmt.Sprintf("%d active container instances", st.ActiveContainerInstancesCount))
+	}
+	apimeta.RemoveStatusCondition(&st.Conditions, ecsv1.ConditionStalled)
 }
 
 func (r *Reconciler) event(obj client.Object, typ, reason, msg string) {
@@ -355,7 +404,8 @@ func (r *Reconciler) releaseLostTasks(ctx context.Context, ci *ecsv1.ContainerIn
 			continue
 		}
 		log.Info("Stopping the task of a lost container instance", "task", client.ObjectKeyFromObject(t), "instance", ci.Name)
-		patch := client.MergeFromWithOptions(t.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		before := t.DeepCopy()
+		patch := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
 		now := metav1.NewTime(r.Clock.Now())
 		t.Status.LastStatus = ecsv1.TaskStopped
 		t.Status.StopCode = ecsv1.StopCodeInfrastructureHealth
@@ -365,8 +415,8 @@ func (r *Reconciler) releaseLostTasks(ctx context.Context, ci *ecsv1.ContainerIn
 			t.Status.StoppingAt = &now
 		}
 		t.Status.StoppedAt = &now
-		apimeta.SetStatusCondition(&t.Status.Conditions, metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionFalse,
-			Reason: string(ecsv1.StopCodeInfrastructureHealth), Message: "Container instance " + ci.Name + " lost", ObservedGeneration: t.Generation})
+		ecsv1.SetTaskConditions(before, &t.Status, nil, now.Time)
+		t.Status.ObservedGeneration = t.Generation
 		if err := r.Client.Status().Patch(ctx, t, patch); err != nil {
 			return client.IgnoreNotFound(err)
 		}

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -141,7 +143,7 @@ func (p *pass) revision(ctx context.Context, ref string) (*revInfo, error) {
 func (p *pass) resolveRevision(ctx context.Context) error {
 	ref, err := ecsv1.ParseTaskDefinitionRef(p.svc.Spec.TaskDefinition)
 	if err != nil {
-		p.revProblem = err.Error()
+		p.revProblem, p.revStalled = err.Error(), "change spec.taskDefinition"
 		return nil
 	}
 	if ref.Revision > 0 {
@@ -151,7 +153,8 @@ func (p *pass) resolveRevision(ctx context.Context) error {
 		}
 		if !ri.found {
 			p.revProblem = fmt.Sprintf("TaskDefinition %s not found in namespace %s", ref, p.svc.Namespace)
-			return nil
+			p.revStalled, err = p.revisionStalled(ctx, ref)
+			return err
 		}
 		p.desiredRev = ref.String()
 		return nil
@@ -173,10 +176,36 @@ func (p *pass) resolveRevision(ctx context.Context) error {
 	}
 	if best == nil {
 		p.revProblem = fmt.Sprintf("TaskDefinition %s has no ACTIVE revision in namespace %s", ref.Family, p.svc.Namespace)
-		return nil
+		p.revStalled, err = p.revisionStalled(ctx, ref)
+		return err
 	}
 	p.desiredRev = fmt.Sprintf("%s:%d", best.Spec.Family, best.Spec.Revision)
 	return nil
+}
+
+// revisionStalled says why a revision that cannot be resolved cannot
+// appear without a change, "" when it may yet appear: the family does not
+// exist (yet: a GitOps apply may create it after the Service) or is
+// registering a revision. It cannot when the family is being deleted,
+// reports Stalled (an invalid spec, its revision deleted), or, for a
+// pinned revision, has moved past it (revision numbers are never reused).
+func (p *pass) revisionStalled(ctx context.Context, ref ecsv1.TaskDefinitionRef) (string, error) {
+	td := &ecsv1.TaskDefinition{}
+	if err := p.r.Client.Get(ctx, client.ObjectKey{Namespace: p.svc.Namespace, Name: ref.Family}, td); err != nil {
+		return "", client.IgnoreNotFound(err)
+	}
+	switch {
+	case td.DeletionTimestamp != nil:
+		return "TaskDefinition " + ref.Family + " is being deleted", nil
+	case td.Status.ObservedGeneration != td.Generation:
+		return "", nil
+	case ref.Revision > 0 && ref.Revision < td.Status.LatestRevision:
+		return fmt.Sprintf("revision %d was deleted and TaskDefinition %s is at revision %d", ref.Revision, ref.Family, td.Status.LatestRevision), nil
+	}
+	if c := apimeta.FindStatusCondition(td.Status.Conditions, ecsv1.ConditionStalled); ref.Revision == 0 && c != nil && c.Status == metav1.ConditionTrue {
+		return "TaskDefinition " + ref.Family + " is stalled: " + c.Message, nil
+	}
+	return "", nil
 }
 
 // observeInstances lists the ContainerInstances of the Service's Cluster.

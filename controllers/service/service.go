@@ -164,6 +164,9 @@ type pass struct {
 	// desiredRev is the "family:revision" the Service asks for; when it
 	// cannot be resolved revProblem says why.
 	desiredRev, revProblem string
+	// revStalled, with revProblem, says why the revision cannot appear
+	// without a change ("" while it may yet appear).
+	revStalled string
 	// specProblem is a spec the controller cannot act on (a bad memberOf
 	// expression of a DAEMON service).
 	specProblem string

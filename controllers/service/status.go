@@ -131,6 +131,7 @@ func (p *pass) buildStatus(passErr error) {
 
 	steady := p.steady(prim) && len(p.creates) == 0 && len(p.stops) == 0
 	p.setConditions(prim, steady)
+	p.setReadyConditions(prim, steady)
 	p.unplaceableEvents(prim)
 	if passErr == nil {
 		st.ObservedGeneration = p.svc.Generation
@@ -187,6 +188,86 @@ func (p *pass) setConditions(prim *ecsv1.Deployment, steady bool) {
 	if p.revProblem != "" && p.r.remember(p.key, EventRevisionNotFound, p.revProblem, p.now) {
 		p.event(corev1.EventTypeWarning, EventRevisionNotFound, "Deploy", fmt.Sprintf("%s cannot deploy: %s.", p.who(), p.revProblem))
 	}
+}
+
+// setReadyConditions sets Ready and the conditions GitOps tools (kstatus,
+// the Argo CD health check) read, after SteadyState:
+//
+//   - Ready=True in a steady state (what the spec asks runs, healthy);
+//   - Stalled=True when the Service cannot get there without a change: an
+//     invalid spec, a task definition that cannot be resolved (its family
+//     is stalled, or the pinned revision was deleted), a primary deployment
+//     that FAILED (circuit breaker without rollback), or a rollback by the
+//     circuit breaker (the deployment the spec asks for failed; the tasks
+//     run an earlier one);
+//   - Reconciling=True otherwise: a deployment rolling, tasks starting,
+//     being replaced or waiting for capacity, a revision not there yet, the
+//     Service draining on deletion.
+func (p *pass) setReadyConditions(prim *ecsv1.Deployment, steady bool) {
+	now := metav1.NewTime(p.now)
+	set := func(typ string, status metav1.ConditionStatus, reason, msg string) {
+		apimeta.SetStatusCondition(&p.st.Conditions, metav1.Condition{Type: typ, Status: status, Reason: reason,
+			Message: msg, ObservedGeneration: p.svc.Generation, LastTransitionTime: now})
+	}
+	stalled := func(reason, msg string) {
+		set(ecsv1.ConditionReady, metav1.ConditionFalse, reason, msg)
+		set(ecsv1.ConditionStalled, metav1.ConditionTrue, reason, msg)
+		apimeta.RemoveStatusCondition(&p.st.Conditions, ecsv1.ConditionReconciling)
+	}
+	reconciling := func(reason, msg string) {
+		set(ecsv1.ConditionReady, metav1.ConditionFalse, reason, msg)
+		set(ecsv1.ConditionReconciling, metav1.ConditionTrue, reason, msg)
+		apimeta.RemoveStatusCondition(&p.st.Conditions, ecsv1.ConditionStalled)
+	}
+	switch failed := p.rolledBackFrom(prim); {
+	case p.deleting:
+		reconciling(ecsv1.ReasonServiceDeleting, "The service is being deleted: it stops its tasks")
+	case p.specProblem != "":
+		stalled(ecsv1.ReasonInvalidSpec, p.specProblem)
+	case p.revProblem != "" && p.revStalled != "":
+		stalled(ecsv1.ReasonRevisionNotFound, p.revProblem+": "+p.revStalled)
+	case p.revProblem != "":
+		reconciling(ecsv1.ReasonRevisionNotFound, "Waiting: "+p.revProblem)
+	case prim != nil && prim.RolloutState == ecsv1.RolloutFailed:
+		stalled(ecsv1.ReasonDeploymentFailed, fmt.Sprintf("Deployment %s of %s failed (%s) and nothing was rolled back: "+
+			"change the task definition or the service to deploy again", prim.ID, prim.TaskDefinition, prim.RolloutStateReason))
+	case failed != nil:
+		stalled(ecsv1.ReasonDeploymentRolledBack, fmt.Sprintf("Deployment %s of %s failed (%s); the circuit breaker rolled the service back "+
+			"to %s (deployment %s, %s): change the task definition or the service to deploy again",
+			failed.ID, failed.TaskDefinition, failed.RolloutStateReason, prim.TaskDefinition, prim.ID, prim.RolloutState))
+	case steady:
+		set(ecsv1.ConditionReady, metav1.ConditionTrue, ecsv1.ReasonSteadyState, fmt.Sprintf("%s has reached a steady state.", p.who()))
+		apimeta.RemoveStatusCondition(&p.st.Conditions, ecsv1.ConditionReconciling)
+		apimeta.RemoveStatusCondition(&p.st.Conditions, ecsv1.ConditionStalled)
+	default:
+		c := apimeta.FindStatusCondition(p.st.Conditions, ecsv1.ConditionSteadyState)
+		reconciling(c.Reason, c.Message)
+	}
+}
+
+// rolledBackFrom returns the FAILED deployment that prim replaced as the
+// circuit breaker's rollback, nil when prim is not a rollback. A rollback
+// keeps the failed deployment's intent fingerprint and names it as its
+// parent (failPrimary); a deployment the Service starts for a new intent
+// has a fingerprint of its own.
+func (p *pass) rolledBackFrom(prim *ecsv1.Deployment) *ecsv1.Deployment {
+	if prim == nil {
+		return nil
+	}
+	fp, ok := fingerprintOf(prim.ID)
+	if !ok {
+		return nil
+	}
+	for i := range p.st.Deployments {
+		d := &p.st.Deployments[i]
+		if d.ID == prim.ID || d.RolloutState != ecsv1.RolloutFailed {
+			continue
+		}
+		if dfp, ok := fingerprintOf(d.ID); ok && dfp == fp && newDeploymentID(fp, string(p.svc.UID), d.ID) == prim.ID {
+			return d
+		}
+	}
+	return nil
 }
 
 // unplaceableEvents repeats the scheduler's "was unable to place a task"

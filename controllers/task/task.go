@@ -178,6 +178,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	st := task.Status.DeepCopy()
 	res, err := r.reconcileTask(ctx, task, st)
+	r.setConditions(task, st, err == nil)
 	if perr := r.patchStatus(ctx, task, st); perr != nil {
 		if apierrors.IsConflict(perr) {
 			return ctrl.Result{RequeueAfter: time.Millisecond}, nil
@@ -191,7 +192,7 @@ func (r *Reconciler) reconcileTask(ctx context.Context, task *ecsv1.Task, st *ec
 	log := ctrl.LoggerFrom(ctx)
 	if task.Spec.DesiredStatus == ecsv1.DesiredStopped && task.Spec.ContainerInstance == "" {
 		// Never reached an instance: nothing to clean up.
-		r.stopUnbound(task, st, ecsv1.StopCodeUserInitiated, "Task stopped by user")
+		r.stopUnbound(st, ecsv1.StopCodeUserInitiated, "Task stopped by user")
 		return ctrl.Result{}, nil
 	}
 	// 1. Resolve the revision.
@@ -211,7 +212,7 @@ func (r *Reconciler) reconcileTask(ctx context.Context, task *ecsv1.Task, st *ec
 		}
 		var re *resolveError
 		if errors.As(err, &re) {
-			r.stopUnbound(task, st, ecsv1.StopCodeTaskFailedToStart, re.msg)
+			r.stopUnbound(st, ecsv1.StopCodeTaskFailedToStart, re.msg)
 			r.event(task, corev1.EventTypeWarning, string(ecsv1.StopCodeTaskFailedToStart), re.msg)
 			return ctrl.Result{}, nil
 		}
@@ -221,7 +222,7 @@ func (r *Reconciler) reconcileTask(ctx context.Context, task *ecsv1.Task, st *ec
 	reqs, err := scheduler.TaskRequirements(td, task.Spec.Overrides)
 	if err != nil {
 		msg := err.Error()
-		r.stopUnbound(task, st, ecsv1.StopCodeTaskFailedToStart, msg)
+		r.stopUnbound(st, ecsv1.StopCodeTaskFailedToStart, msg)
 		r.event(task, corev1.EventTypeWarning, string(ecsv1.StopCodeTaskFailedToStart), msg)
 		return ctrl.Result{}, nil
 	}
@@ -264,7 +265,7 @@ func (r *Reconciler) reconcileTask(ctx context.Context, task *ecsv1.Task, st *ec
 		if !errors.As(err, &u) {
 			// A bad memberOf expression: the task can never be placed.
 			msg := err.Error()
-			r.stopUnbound(task, st, ecsv1.StopCodeTaskFailedToStart, msg)
+			r.stopUnbound(st, ecsv1.StopCodeTaskFailedToStart, msg)
 			r.event(task, corev1.EventTypeWarning, string(ecsv1.StopCodeTaskFailedToStart), msg)
 			return ctrl.Result{}, nil
 		}
@@ -316,15 +317,39 @@ func (r *Reconciler) handOver(task *ecsv1.Task, st *ecsv1.TaskStatus, msg string
 }
 
 // stopUnbound stops a task that never reached an instance.
-func (r *Reconciler) stopUnbound(task *ecsv1.Task, st *ecsv1.TaskStatus, code ecsv1.StopCode, reason string) {
+func (r *Reconciler) stopUnbound(st *ecsv1.TaskStatus, code ecsv1.StopCode, reason string) {
 	now := metav1.NewTime(r.Clock.Now())
 	st.LastStatus = ecsv1.TaskStopped
 	if st.StopCode == "" {
 		st.StopCode, st.StoppedReason = code, reason
 	}
 	st.StoppingAt, st.StoppedAt = &now, &now
-	apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionFalse,
-		Reason: string(code), Message: reason, ObservedGeneration: task.Generation})
+}
+
+// setConditions sets the Ready condition the manager owns while it
+// resolves and places the task (False, reason the phase, message the
+// Scheduled condition's), the lifecycle conditions of
+// ecsv1.SetTaskConditions (Reconciling; Ready and Stalled of a task
+// stopped before it reached an instance), and observedGeneration after a
+// clean pass. From PENDING on the agent writes them.
+func (r *Reconciler) setConditions(task *ecsv1.Task, st *ecsv1.TaskStatus, clean bool) {
+	now := r.Clock.Now()
+	if st.LastStatus != ecsv1.TaskStopped {
+		phase := st.LastStatus
+		if phase == "" {
+			phase = ecsv1.TaskProvisioning
+		}
+		msg := "Resolving the task definition"
+		if c := apimeta.FindStatusCondition(st.Conditions, ecsv1.ConditionScheduled); c != nil {
+			msg = c.Message
+		}
+		apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionFalse,
+			Reason: string(phase), Message: msg, ObservedGeneration: task.Generation, LastTransitionTime: metav1.NewTime(now)})
+	}
+	ecsv1.SetTaskConditions(task, st, nil, now)
+	if clean {
+		st.ObservedGeneration = task.Generation
+	}
 }
 
 // bindMetadata sets spec.containerInstance (if empty), the agent's

@@ -24,6 +24,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -94,6 +96,7 @@ func (r *RevisionReconciler) reconcileLive(ctx context.Context, rev *ecsv1.TaskD
 		rev.Status.Status = ecsv1.RevisionActive
 	}
 	rev.Status.ObservedGeneration = rev.Generation
+	setRevisionReady(rev)
 	if equality.Semantic.DeepEqual(rev.Status, base.Status) {
 		return nil
 	}
@@ -112,11 +115,12 @@ func (r *RevisionReconciler) reconcileDeletion(ctx context.Context, rev *ecsv1.T
 		return err
 	}
 	inUse := len(tasks)+len(services) > 0
-	if rev.Status.Status != ecsv1.RevisionDeleteInProgress || rev.Status.ObservedGeneration != rev.Generation {
-		base := rev.DeepCopy()
-		rev.Status.Status = ecsv1.RevisionDeleteInProgress
-		rev.Status.ObservedGeneration = rev.Generation
-		if err := r.Client.Status().Patch(ctx, rev, client.MergeFrom(base)); err != nil {
+	before := rev.DeepCopy()
+	rev.Status.Status = ecsv1.RevisionDeleteInProgress
+	rev.Status.ObservedGeneration = rev.Generation
+	setRevisionReady(rev)
+	if !equality.Semantic.DeepEqual(rev.Status, before.Status) {
+		if err := r.Client.Status().Patch(ctx, rev, client.MergeFrom(before)); err != nil {
 			return client.IgnoreNotFound(err)
 		}
 		if inUse && r.Recorder != nil {
@@ -138,6 +142,21 @@ func (r *RevisionReconciler) reconcileDeletion(ctx context.Context, rev *ecsv1.T
 		r.Recorder.Eventf(rev, nil, corev1.EventTypeNormal, EventDeleted, "Delete", "Deleted task definition %s", ref)
 	}
 	return nil
+}
+
+// setRevisionReady sets a revision's Ready condition: True while it is
+// registered (ACTIVE, or INACTIVE: kept for the tasks that run it), False
+// once deleted (DELETE_IN_PROGRESS, held by the Tasks and Services that
+// use it). A revision is immutable: its spec never changes, so it never
+// reports Reconciling or Stalled.
+func setRevisionReady(rev *ecsv1.TaskDefinitionRevision) {
+	c := metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionTrue, Reason: ecsv1.ReasonRevisionRegistered,
+		ObservedGeneration: rev.Generation, Message: fmt.Sprintf("Task definition %s is %s", refOf(rev), rev.Status.Status)}
+	if rev.Status.Status == ecsv1.RevisionDeleteInProgress {
+		c.Status, c.Reason = metav1.ConditionFalse, ecsv1.ReasonRevisionDeleteInProgress
+		c.Message = fmt.Sprintf("Task definition %s was deleted: it is DELETE_IN_PROGRESS until no Task or Service uses it", refOf(rev))
+	}
+	meta.SetStatusCondition(&rev.Status.Conditions, c)
 }
 
 // describeUsers names a few of the users of a revision.

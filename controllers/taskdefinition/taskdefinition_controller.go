@@ -272,6 +272,7 @@ func (r *Reconciler) reconcileRevision(ctx context.Context, f *family) (ctrl.Res
 	base := rev.DeepCopy()
 	rev.Status.Status = ecsv1.RevisionActive
 	rev.Status.ObservedGeneration = rev.Generation
+	setRevisionReady(rev)
 	if err := r.Client.Status().Patch(ctx, rev, client.MergeFrom(base)); err != nil {
 		// The RevisionReconciler marks it ACTIVE too.
 		log.Error(err, "Marking the new revision ACTIVE", "revision", ref)
@@ -397,6 +398,11 @@ func setValidCondition(f *family) {
 	meta.SetStatusCondition(&f.td.Status.Conditions, c)
 }
 
+// setReadyCondition sets Ready, then the conditions GitOps tools
+// (kstatus) read: Reconciling while the current spec's revision is being
+// registered, Stalled when no revision can hold the current spec without a
+// change of it (an invalid spec; the revision minted from it deleted, or
+// not ACTIVE).
 func setReadyCondition(f *family) {
 	c := metav1.Condition{Type: ecsv1.ConditionReady, ObservedGeneration: f.gen, Status: metav1.ConditionFalse}
 	latest := f.latest()
@@ -421,7 +427,25 @@ func setReadyCondition(f *family) {
 		c.Reason = ReasonRevisionPending
 		c.Message = "Registering a revision for the current spec; " + newest
 	}
-	meta.SetStatusCondition(&f.td.Status.Conditions, c)
+	conds := &f.td.Status.Conditions
+	meta.SetStatusCondition(conds, c)
+	progress := metav1.Condition{ObservedGeneration: f.gen, Status: metav1.ConditionTrue, Reason: c.Reason, Message: c.Message}
+	switch c.Reason {
+	case ReasonRevisionActive:
+		meta.RemoveStatusCondition(conds, ecsv1.ConditionReconciling)
+		meta.RemoveStatusCondition(conds, ecsv1.ConditionStalled)
+	case ReasonRevisionPending:
+		progress.Type = ecsv1.ConditionReconciling
+		meta.SetStatusCondition(conds, progress)
+		meta.RemoveStatusCondition(conds, ecsv1.ConditionStalled)
+	default:
+		progress.Type = ecsv1.ConditionStalled
+		if len(f.problems) > 0 {
+			progress.Message = meta.FindStatusCondition(*conds, ecsv1.ConditionValid).Message
+		}
+		meta.SetStatusCondition(conds, progress)
+		meta.RemoveStatusCondition(conds, ecsv1.ConditionReconciling)
+	}
 }
 
 // joinMessages joins messages with "; ", bounded well below the

@@ -31,7 +31,6 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -404,8 +403,6 @@ func (t *taskRun) stop(ctx context.Context) error {
 	for i := range t.status.Attachments {
 		t.status.Attachments[i].Status = "DELETED"
 	}
-	apimeta.SetStatusCondition(&t.status.Conditions, metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionFalse,
-		Reason: string(t.status.StopCode), Message: t.status.StoppedReason, ObservedGeneration: task.Generation})
 	r.activating.Delete(string(task.UID))
 	r.event(task, corev1.EventTypeNormal, "Stopped", fmt.Sprintf("Task stopped: %s", t.status.StoppedReason))
 	t.log.Info("Task stopped", "stopCode", t.status.StopCode, "reason", t.status.StoppedReason)
@@ -469,6 +466,19 @@ func (t *taskRun) finishStopped(ctx context.Context) error {
 	return t.releaseFinalizer(ctx)
 }
 
+// essential tells which containers of the task are essential, from its
+// revision; nil (every container counts) when the revision is unknown.
+func (t *taskRun) essential() func(string) bool {
+	if t.rev == nil {
+		return nil
+	}
+	defs := byNameDefs(t.rev.Spec.TaskDefinition.ContainerDefinitions)
+	return func(name string) bool {
+		d := defs[name]
+		return d == nil || d.IsEssential()
+	}
+}
+
 func (t *taskRun) releaseFinalizer(ctx context.Context) error {
 	task := t.task
 	if task.DeletionTimestamp == nil || !controllerutil.ContainsFinalizer(task, ecsv1.FinalizerAgent) {
@@ -479,14 +489,17 @@ func (t *taskRun) releaseFinalizer(ctx context.Context) error {
 	return client.IgnoreNotFound(t.r.Client.Patch(ctx, task, patch))
 }
 
-// patchStatus writes the status if it changed, with optimistic locking.
+// patchStatus writes the status if it changed, with optimistic locking,
+// after the lifecycle conditions (Reconciling, Stalled, and Ready once
+// STOPPED: ecsv1.SetTaskConditions) and observedGeneration.
 func (t *taskRun) patchStatus(ctx context.Context) error {
+	ecsv1.SetTaskConditions(t.task, t.status, t.essential(), t.r.Clock.Now())
+	t.status.ObservedGeneration = t.task.Generation
 	if equalStatus(&t.task.Status, t.status) {
 		return nil
 	}
 	updated := t.task.DeepCopy()
 	updated.Status = *t.status.DeepCopy()
-	updated.Status.ObservedGeneration = t.task.Generation
 	if err := t.r.Client.Status().Patch(ctx, updated, client.MergeFromWithOptions(t.task, client.MergeFromWithOptimisticLock{})); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil

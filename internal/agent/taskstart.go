@@ -193,9 +193,9 @@ func (t *taskRun) start(ctx context.Context) (ctrl.Result, error) {
 	ready := metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionFalse, Reason: string(t.status.LastStatus),
 		Message: "Waiting for containers: " + strings.Join(plan.Waiting, ", "), ObservedGeneration: task.Generation}
 	if plan.Running {
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionTrue, "Running", "Every container started"
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionTrue, ecsv1.ReasonRunning, "Every container started"
 		if plan.Health == ecsv1.HealthUnhealthy {
-			ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, "Unhealthy", "An essential container failed its health check"
+			ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, ecsv1.ReasonUnhealthy, "An essential container failed its health check"
 		}
 	}
 	apimeta.SetStatusCondition(&t.status.Conditions, ready)

@@ -61,6 +61,10 @@ type Options struct {
 	// reached RUNNING (on the next poll), as an essential container that
 	// exits would: stopCode EssentialContainerExited.
 	Fail func(*ecsv1.Task) bool
+	// Complete, when set and true for a task, stops the task right after
+	// it reached RUNNING as a one-off job that ran to completion: every
+	// container of its revision exits 0 (stopCode EssentialContainerExited).
+	Complete func(*ecsv1.Task) bool
 }
 
 // Agent is one simulated instance.
@@ -168,16 +172,34 @@ func (a *Agent) syncTask(ctx context.Context, t *ecsv1.Task) {
 			st.StopCode, st.StoppedReason = ecsv1.StopCodeUserInitiated, "Task stopped by user"
 		}
 		st.StoppingAt, st.StoppedAt = &now, &now
-		apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionFalse, Reason: string(st.StopCode)})
 	case st.LastStatus == ecsv1.TaskRunning && a.opts.Fail != nil && a.opts.Fail(t):
 		st.LastStatus = ecsv1.TaskStopped
 		if st.StopCode == "" {
 			st.StopCode, st.StoppedReason = ecsv1.StopCodeEssentialContainerExited, "Essential container in task exited"
 		}
 		st.ExecutionStoppedAt, st.StoppingAt, st.StoppedAt = &now, &now, &now
-		apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionFalse, Reason: string(st.StopCode)})
+	case st.LastStatus == ecsv1.TaskRunning && a.opts.Complete != nil && a.opts.Complete(t):
+		rev := &ecsv1.TaskDefinitionRevision{}
+		ref, err := ecsv1.ParseTaskDefinitionRef(st.TaskDefinitionRevision)
+		if err != nil || a.c.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: ref.RevisionName()}, rev) != nil {
+			return
+		}
+		st.Containers = nil
+		for _, d := range rev.Spec.TaskDefinition.ContainerDefinitions {
+			st.Containers = append(st.Containers, ecsv1.ContainerStatus{Name: d.Name, LastStatus: ecsv1.ContainerStopped,
+				ExitCode: new(int32), FinishedAt: &now})
+		}
+		st.LastStatus = ecsv1.TaskStopped
+		st.StopCode, st.StoppedReason = ecsv1.StopCodeEssentialContainerExited, "Essential container in task exited"
+		st.ExecutionStoppedAt, st.StoppingAt, st.StoppedAt = &now, &now, &now
 	case st.LastStatus == ecsv1.TaskRunning && a.opts.Health != nil:
 		st.HealthStatus = a.opts.Health(t)
+		ready := metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionTrue, Reason: ecsv1.ReasonRunning,
+			Message: "Every container started", ObservedGeneration: t.Generation}
+		if st.HealthStatus == ecsv1.HealthUnhealthy {
+			ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, ecsv1.ReasonUnhealthy, "An essential container failed its health check"
+		}
+		apimeta.SetStatusCondition(&st.Conditions, ready)
 	case ecsv1.PhaseIndex(st.LastStatus) >= ecsv1.PhaseIndex(ecsv1.TaskPending) && st.LastStatus != ecsv1.TaskRunning:
 		if a.opts.Hold != nil && a.opts.Hold(t) {
 			break
@@ -185,8 +207,13 @@ func (a *Agent) syncTask(ctx context.Context, t *ecsv1.Task) {
 		st.LastStatus = ecsv1.TaskRunning
 		st.StartedAt = &now
 		st.HealthStatus = ecsv1.HealthUnknown
-		apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Running"})
+		apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionTrue,
+			Reason: ecsv1.ReasonRunning, Message: "Every container started", ObservedGeneration: t.Generation})
 	}
+	// As the agent does (one writer of a bound task's status): the
+	// lifecycle conditions and observedGeneration with every write.
+	ecsv1.SetTaskConditions(t, st, nil, now.Time)
+	st.ObservedGeneration = t.Generation
 	if !equality(st, &t.Status) {
 		patch := client.MergeFromWithOptions(t.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		t.Status = *st
