@@ -48,6 +48,7 @@ func TestE2E(t *testing.T) {
 		f    func(*testing.T)
 	}{
 		{"samples apply and answer", testSamples},
+		{"samples are Current to kstatus and Healthy to Argo CD", testGitOpsHealth},
 		{"rolling update keeps minimumHealthyPercent answering", testRollingUpdate},
 		{"kubectl scale", testScale},
 		{"a bad revision during a deployment keeps every task answering and rolls back", testBadRevisionDuringDeployment},
