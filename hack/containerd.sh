@@ -4,22 +4,33 @@
 # the node tests. Needs root.
 #
 #   hack/containerd.sh start DIR   # waits until the socket answers; prints nothing else
+#   hack/containerd.sh run DIR     # runs containerd in the foreground (for a supervisor: hack/dev.sh)
 #   hack/containerd.sh stop DIR    # kills its containers and shims, unmounts, keeps DIR
 #   hack/containerd.sh env         # prints CONTAINERD_BIN=…
+#
+# containerd may exit and be started again (start or run) while its
+# containers run: their shims outlive it, and it reconnects to them. Only
+# stop ends them.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-start() {
+# prepare DIR: checks and the configuration, shared by start and run.
+prepare() {
 	local dir=$1
 	require_root "containerd"
 	[[ -x $CONTAINERD_BIN/containerd ]] || die "containerd $CONTAINERD_VERSION is not installed: run hack/install-tools.sh containerd"
 	command -v runc >/dev/null || die "runc is not installed: run hack/install-tools.sh apt"
 	mkdir -p "$dir"
-	if [[ -f $dir/containerd.pid ]] && kill -0 "$(cat "$dir/containerd.pid")" 2>/dev/null; then
-		return 0
-	fi
 	sed "s#@DIR@#$dir#g" "$LONGSHORE_ROOT/hack/containerd-config.toml" >"$dir/config.toml"
+}
+
+alive() { [[ -f $1/containerd.pid ]] && kill -0 "$(cat "$1/containerd.pid")" 2>/dev/null; }
+
+start() {
+	local dir=$1
+	alive "$dir" && return 0
+	prepare "$dir"
 	# The v2 shim must come first in PATH, or containerd picks a distro's 1.x shim.
 	PATH="$CONTAINERD_BIN:$PATH" setsid "$CONTAINERD_BIN/containerd" --config "$dir/config.toml" \
 		>>"$dir/containerd.log" 2>&1 </dev/null &
@@ -33,6 +44,17 @@ start() {
 	done
 	tail -n 20 "$dir/containerd.log" >&2
 	die "containerd did not come up (log: $dir/containerd.log)"
+}
+
+# run DIR: containerd in the foreground, its output on stdout and stderr;
+# its pid (this shell's, exec'd) in DIR/containerd.pid so that stop finds it.
+run() {
+	local dir=$1
+	alive "$dir" && die "containerd already runs for $dir (pid $(cat "$dir/containerd.pid"))"
+	prepare "$dir"
+	echo $$ >"$dir/containerd.pid"
+	# The v2 shim must come first in PATH, or containerd picks a distro's 1.x shim.
+	PATH="$CONTAINERD_BIN:$PATH" exec "$CONTAINERD_BIN/containerd" --config "$dir/config.toml"
 }
 
 stop() {
@@ -66,7 +88,8 @@ stop() {
 
 case ${1:-} in
 start) start "${2:?usage: $0 start DIR}" ;;
+run) run "${2:?usage: $0 run DIR}" ;;
 stop) stop "${2:?usage: $0 stop DIR}" ;;
 env) echo "CONTAINERD_BIN=$CONTAINERD_BIN" ;;
-*) die "usage: $0 start|stop DIR | env" ;;
+*) die "usage: $0 start|run|stop DIR | env" ;;
 esac

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # The local system of `make dev`: etcd, kube-apiserver (TLS, client
-# certificates, RBAC), one containerd, a local image registry,
+# certificates, RBAC), kube-controller-manager (namespace lifecycle, garbage
+# collection, service accounts), one containerd, a local image registry,
 # longshore-manager and two longshore-agents (instances dev-a and dev-b in
 # availability zones a and b), all on 127.0.0.1 and all under
 # $LONGSHORE_DEV_DIR. The end-to-end tests (test/e2e) run this same script
 # with their own directory.
 #
-#   hack/dev.sh up            start what is not running (idempotent), print next steps
-#   hack/dev.sh down          stop everything `up` started, and nothing else
-#   hack/dev.sh status        what runs, where its logs are
+# Each component runs under its own hack/supervise.sh, which starts it again
+# whenever it exits (the manager after a lost leader election, a crashed
+# agent, containerd), with a back-off, and records the restart.
+#
+#   hack/dev.sh up            start what is not running or not supervised (idempotent), print next steps
+#   hack/dev.sh down          stop the supervisors, then everything `up` started, and nothing else
+#   hack/dev.sh status        what runs, its restarts and last exit, where its logs are
 #   hack/dev.sh purge         down, then delete $LONGSHORE_DEV_DIR (etcd data, certificates, logs)
-#   hack/dev.sh stop-agent X  stop agent X (a or b) alone; `up` starts it again
+#   hack/dev.sh stop-agent X  stop agent X (a or b) and its supervisor: it stays down until `up`
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -25,6 +30,7 @@ ADMIN_KUBECONFIG=$DEV_DIR/admin.kubeconfig
 ETCD_PORT=${LONGSHORE_DEV_ETCD_PORT:-23790}
 APISERVER_PORT=${LONGSHORE_DEV_APISERVER_PORT:-16443}
 REGISTRY_PORT=${LONGSHORE_DEV_REGISTRY_PORT:-15000}
+CONTROLLER_MANAGER_PORT=${LONGSHORE_DEV_CONTROLLER_MANAGER_PORT:-16444}
 MANAGER_PORTS=(18080 18081) # metrics, probes
 # Extra manager flags, e.g. LONGSHORE_DEV_MANAGER_FLAGS="--instance-lost-timeout 20s".
 read -r -a MANAGER_FLAGS <<<"${LONGSHORE_DEV_MANAGER_FLAGS:-}"
@@ -41,49 +47,116 @@ NETNS_BASE=/run/longshore-$(basename "$DEV_DIR")
 agent_name() { echo "dev-$1"; }
 agent_netns() { echo "$NETNS_BASE/netns-$1"; }
 agent_bridges() { echo "ls-$1-br ls-$1-vpc"; }
-COMPONENTS=(etcd kube-apiserver containerd registry manager agent-a agent-b)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager containerd registry manager agent-a agent-b)
+
+# kube-controller-manager runs what a control plane without kubelets needs:
+# namespace deletion, garbage collection of owner references, service
+# accounts and their tokens, kube-root-ca.crt, aggregated ClusterRoles,
+# ResourceQuota status (quota admission refuses creates without it), and the
+# type checks of ValidatingAdmissionPolicies. Nothing that makes Pods or
+# manages Nodes: no kubelet would run them.
+CONTROLLER_MANAGER_CONTROLLERS=namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,legacy-serviceaccount-token-cleaner-controller,root-ca-certificate-publisher-controller,clusterrole-aggregation-controller,resourcequota-controller,validatingadmissionpolicy-status-controller
+
+# reserved_ports: every TCP port make dev listens on, and ssh. Each agent
+# reserves them, so the scheduler places no task that wants one of them.
+reserved_ports() {
+	local p=(22 "$ETCD_PORT" $((ETCD_PORT + 10)) "$APISERVER_PORT" "$CONTROLLER_MANAGER_PORT" "$REGISTRY_PORT" "${MANAGER_PORTS[@]}") x
+	for x in "${AGENTS[@]}"; do
+		# shellcheck disable=SC2206 # the two ports
+		p+=(${AGENT_PORTS[$x]})
+	done
+	local IFS=,
+	echo "${p[*]}"
+}
 
 IMAGE=localhost/longshore/busybox:latest
 REGISTRY=127.0.0.1:$REGISTRY_PORT
 
 pidfile() { echo "$RUN/$1.pid"; }
-running() { [[ -f $(pidfile "$1") ]] && kill -0 "$(cat "$(pidfile "$1")")" 2>/dev/null; }
+alive_pidfile() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+running() { alive_pidfile "$(pidfile "$1")"; }
+supervised() { alive_pidfile "$RUN/$1.supervisor.pid"; }
+# restart_count NAME: restarts since its supervisor started (hack/supervise.sh's state file).
+restart_count() { local n; n=$(cut -f1 "$RUN/$1.restarts" 2>/dev/null) && [[ $n =~ ^[0-9]+$ ]] && echo "$n" || echo 0; }
 
-# start_bg NAME CMD...: run CMD in its own session, output to $LOGS/NAME.log.
+# Components are supervised, except while down cleans up.
+SUPERVISE=1
+
+# start_bg NAME CMD...: run CMD under hack/supervise.sh in its own session,
+# output to $LOGS/NAME.log. A component running without a supervisor (one
+# whose supervisor was killed) gets one, which adopts it.
 start_bg() {
 	local name=$1
 	shift
-	if running "$name"; then
-		log "$name already running (pid $(cat "$(pidfile "$name")"))"
+	if ((!SUPERVISE)); then
+		running "$name" && return
+		log "starting $name without a supervisor (log: $LOGS/$name.log)"
+		setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+		echo $! >"$(pidfile "$name")"
 		return
 	fi
-	log "starting $name (log: $LOGS/$name.log)"
-	setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
-	echo $! >"$(pidfile "$name")"
+	if supervised "$name"; then
+		log "$name already running under its supervisor (pid $(cat "$(pidfile "$name")"), $(restart_count "$name") restarts)"
+		return
+	fi
+	if running "$name"; then
+		log "$name runs (pid $(cat "$(pidfile "$name")")) without a supervisor: supervising it"
+	else
+		log "starting $name (log: $LOGS/$name.log)"
+	fi
+	setsid "$LONGSHORE_ROOT/hack/supervise.sh" "$name" "$RUN" "$LOGS" -- "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+	# The supervisor writes the component's pid file at once.
+	for _ in $(seq 1 50); do
+		running "$name" && return
+		sleep 0.1
+	done
+	die "the supervisor of $name did not start it (log: $LOGS/$name.log)"
 }
 
-# wait_for NAME SECONDS CMD...: poll CMD until it succeeds.
+# stop_supervisor NAME: end NAME's supervisor (the component keeps running).
+stop_supervisor() {
+	local name=$1 pid
+	supervised "$name" || { rm -f "$RUN/$name.supervisor.pid"; return 0; }
+	pid=$(cat "$RUN/$name.supervisor.pid")
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$pid" 2>/dev/null || true
+	rm -f "$RUN/$name.supervisor.pid"
+}
+
+# wait_for NAME SECONDS CMD...: poll CMD until it succeeds. A component that
+# exits and is not restarted, or exits twice, fails `up`; its supervisor is
+# stopped then, so that it does not go on restarting it.
 wait_for() {
-	local name=$1 secs=$2
+	local name=$1 secs=$2 first
 	shift 2
+	first=$(restart_count "$name")
 	for _ in $(seq 1 $((secs * 5))); do
 		if "$@" >/dev/null 2>&1; then return 0; fi
-		if ! running "$name"; then
-			tail -n 30 "$LOGS/$name.log" >&2
-			die "$name exited (log: $LOGS/$name.log)"
+		if ! running "$name" && ! supervised "$name"; then
+			not_up "$name" "exited"
+		fi
+		if (($(restart_count "$name") - first >= 2)); then
+			not_up "$name" "exited $(($(restart_count "$name") - first)) times while starting"
 		fi
 		sleep 0.2
 	done
-	tail -n 30 "$LOGS/$name.log" >&2
-	die "$name not ready after ${secs}s (log: $LOGS/$name.log)"
+	not_up "$name" "not ready after ${secs}s"
+}
+
+not_up() { # NAME WHAT
+	stop_supervisor "$1"
+	tail -n 30 "$LOGS/$1.log" >&2
+	die "$1 $2 (log: $LOGS/$1.log)"
 }
 
 # ---- certificates -----------------------------------------------------------
 
-client_cert() { # NAME CN ORG
-	local name=$1 cn=$2 org=$3
+client_cert() { # NAME CN [ORG]
+	local name=$1 cn=$2 org=${3:-} subj
 	[[ -f $PKI/$name.crt ]] && return
-	openssl req -new -newkey rsa:2048 -nodes -keyout "$PKI/$name.key" -subj "/CN=$cn/O=$org" -out "$PKI/$name.csr" 2>/dev/null
+	subj="/CN=$cn${org:+/O=$org}"
+	openssl req -new -newkey rsa:2048 -nodes -keyout "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
 	openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial -days 365 \
 		-extfile <(printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n') \
 		-out "$PKI/$name.crt" 2>/dev/null
@@ -123,8 +196,11 @@ pki() {
 	}
 	client_cert admin longshore-admin system:masters
 	client_cert manager longshore-manager longshore:managers
+	# The user the apiserver's bootstrap RBAC binds to system:kube-controller-manager.
+	client_cert kube-controller-manager system:kube-controller-manager
 	kubeconfig "$ADMIN_KUBECONFIG" longshore-admin admin
 	kubeconfig "$DEV_DIR/manager.kubeconfig" longshore-manager manager
+	kubeconfig "$DEV_DIR/kube-controller-manager.kubeconfig" system:kube-controller-manager kube-controller-manager
 	local x name
 	for x in "${AGENTS[@]}"; do
 		name=$(agent_name "$x")
@@ -149,6 +225,7 @@ up() {
 	mkdir -p "$LOGS" "$RUN"
 	check_port_free etcd "$ETCD_PORT"
 	check_port_free kube-apiserver "$APISERVER_PORT"
+	check_port_free kube-controller-manager "$CONTROLLER_MANAGER_PORT"
 	pki
 
 	start_bg etcd "$K8S_BIN/etcd" --name longshore-dev --data-dir "$DEV_DIR/etcd" \
@@ -168,6 +245,17 @@ up() {
 		--allow-privileged=true --endpoint-reconciler-type none
 	wait_for kube-apiserver 90 "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" get --raw /readyz
 
+	# Each controller acts as its own service account (kube-system:<name>-controller),
+	# whose tokens the apiserver issues; the secure port is for health and metrics.
+	local kcm_kubeconfig=$DEV_DIR/kube-controller-manager.kubeconfig
+	start_bg kube-controller-manager "$K8S_BIN/kube-controller-manager" \
+		--kubeconfig "$kcm_kubeconfig" --authorization-kubeconfig "$kcm_kubeconfig" \
+		--authentication-kubeconfig "$kcm_kubeconfig" --authentication-skip-lookup --client-ca-file "$PKI/ca.crt" \
+		--bind-address 127.0.0.1 --secure-port "$CONTROLLER_MANAGER_PORT" --cert-dir "$PKI/kube-controller-manager" \
+		--use-service-account-credentials --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
+		--controllers "$CONTROLLER_MANAGER_CONTROLLERS" --leader-elect=true
+	wait_for kube-controller-manager 60 curl -fsSk "https://127.0.0.1:$CONTROLLER_MANAGER_PORT/healthz"
+
 	log "installing CRDs, admission policies and RBAC"
 	"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" apply --server-side --force-conflicts -f "$LONGSHORE_ROOT/config/crd/bases" >"$LOGS/install.log"
 	"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" apply --server-side --force-conflicts \
@@ -179,11 +267,13 @@ up() {
 	# Refresh kubectl's discovery cache so `kubectl get ecs` knows the new category.
 	"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" api-resources >/dev/null
 
-	log "starting containerd (root, state and socket under $DEV_DIR/containerd)"
-	"$LONGSHORE_ROOT/hack/containerd.sh" start "$DEV_DIR/containerd"
-	# hack/containerd.sh keeps its own pid file; link it so status/down see it.
-	ln -sf "$DEV_DIR/containerd/containerd.pid" "$(pidfile containerd)"
-	ln -sf "$DEV_DIR/containerd/containerd.log" "$LOGS/containerd.log"
+	# containerd's root, state and socket are under $DEV_DIR/containerd, and
+	# its log too (linked from $LOGS). A restart keeps the containers: their
+	# shims outlive it.
+	mkdir -p "$DEV_DIR/containerd"
+	[[ -L $LOGS/containerd.log ]] || ln -sf "$DEV_DIR/containerd/containerd.log" "$LOGS/containerd.log"
+	start_bg containerd "$LONGSHORE_ROOT/hack/containerd.sh" run "$DEV_DIR/containerd"
+	wait_for containerd 30 "$CONTAINERD_BIN/ctr" --address "$DEV_DIR/containerd/containerd.sock" version
 
 	registry
 	images
@@ -214,7 +304,8 @@ Next (docs/getting-started.md walks through them):
   kubectl scale ecssvc web --replicas=5    # and watch: kubectl get ecstask -w
 
 Images: $IMAGE (imported into both instances), $REGISTRY/longshore/{busybox,worker}:latest (pulled from the local registry).
-Logs: $LOGS/{etcd,kube-apiserver,containerd,registry,manager,agent-a,agent-b}.log, task output under $LOGS/tasks/
+Logs: $LOGS/{etcd,kube-apiserver,kube-controller-manager,containerd,registry,manager,agent-a,agent-b}.log, task output under $LOGS/tasks/
+Every component is restarted when it exits; make dev-status shows the restarts, $LOGS/restarts.log lists them.
 Stop: make dev-down (keeps data; 'hack/dev.sh purge' deletes it)
 EOF
 }
@@ -271,12 +362,14 @@ start_agent() {
 		--state-dir "$DEV_DIR/agent-$x" --log-dir "$LOGS/tasks/$name" --netns-dir "$(agent_netns "$x")" \
 		--bridge-name "${bridges[0]}" --bridge-cidr "${AGENT_BRIDGE_CIDR[$x]}" --task-bridge-name "${bridges[1]}" \
 		--dynamic-port-range "${AGENT_PORT_RANGE[$x]}" --image-pull-behavior prefer-cached \
-		--lease-namespace longshore-system \
+		--lease-namespace longshore-system --reserved-ports "$(reserved_ports)" \
 		--metrics-bind-address "127.0.0.1:${ports[0]}" --health-probe-bind-address "127.0.0.1:${ports[1]}"
 }
 
-stop_pid() { # NAME [SIGNAL]
+# stop_pid NAME [SIGNAL]: stop NAME's supervisor, then NAME.
+stop_pid() {
 	local name=$1 sig=${2:-TERM} pid
+	stop_supervisor "$name"
 	running "$name" || { rm -f "$(pidfile "$name")"; return 0; }
 	pid=$(cat "$(pidfile "$name")")
 	log "stopping $name (pid $pid, SIG$sig)"
@@ -291,7 +384,11 @@ stop_pid() { # NAME [SIGNAL]
 
 down() {
 	[[ -d $RUN ]] || { log "nothing to stop ($DEV_DIR does not exist)"; return 0; }
-	local x ports br ns
+	local x ports br ns c
+	# Nothing may be restarted while it is being stopped.
+	log "stopping the supervisors"
+	for c in "${COMPONENTS[@]}"; do stop_supervisor "$c"; done
+	SUPERVISE=0
 	if running kube-apiserver && running containerd; then
 		# A stopped agent would leave its tasks (and their network) behind:
 		# start it for the clean-up.
@@ -330,6 +427,7 @@ down() {
 		"$LONGSHORE_ROOT/hack/containerd.sh" stop "$DEV_DIR/containerd"
 	fi
 	rm -f "$(pidfile containerd)"
+	stop_pid kube-controller-manager
 	stop_pid kube-apiserver
 	stop_pid etcd
 	# Whatever a killed agent could not clean: pinned namespaces and bridges.
@@ -349,16 +447,33 @@ down() {
 	log "stopped; data and logs stay in $DEV_DIR"
 }
 
+# status: one line per component. STATE is running (supervised), restarting
+# (its supervisor waits out the back-off), unsupervised (it runs, its
+# supervisor does not) or stopped; RESTARTS counts the restarts since `up`
+# started its supervisor, LAST EXIT is the last one's exit.
 status() {
-	printf '\n%-15s %-8s %-8s %s\n' COMPONENT STATE PID LOG
+	local c state pid last
+	printf '\n%-24s %-12s %-8s %-8s %-58s %s\n' COMPONENT STATE PID RESTARTS LOG 'LAST EXIT'
 	for c in "${COMPONENTS[@]}"; do
+		pid=-
 		if running "$c"; then
-			printf '%-15s %-8s %-8s %s\n' "$c" running "$(cat "$(pidfile "$c")")" "$LOGS/$c.log"
+			pid=$(cat "$(pidfile "$c")")
+			state=running
+			supervised "$c" || state=unsupervised
+		elif supervised "$c"; then
+			state=restarting
 		else
-			printf '%-15s %-8s %-8s %s\n' "$c" stopped - "$LOGS/$c.log"
+			state=stopped
 		fi
+		last=-
+		if [[ -f $RUN/$c.restarts ]] && [[ $(cut -f2 "$RUN/$c.restarts") != - ]]; then
+			last="$(cut -f3 "$RUN/$c.restarts"), at $(cut -f2 "$RUN/$c.restarts")"
+		fi
+		printf '%-24s %-12s %-8s %-8s %-58s %s\n' "$c" "$state" "$pid" "$(restart_count "$c")" "$LOGS/$c.log" "$last"
 	done
-	printf '\nkube-apiserver https://127.0.0.1:%s  kubeconfig %s\n' "$APISERVER_PORT" "$ADMIN_KUBECONFIG"
+	printf '\nrestarts       %s\n' "$LOGS/restarts.log"
+	printf 'kube-apiserver https://127.0.0.1:%s  kubeconfig %s\n' "$APISERVER_PORT" "$ADMIN_KUBECONFIG"
+	printf 'kube-controller-manager https://127.0.0.1:%s/healthz (controllers: %s)\n' "$CONTROLLER_MANAGER_PORT" "${CONTROLLER_MANAGER_CONTROLLERS//-controller/}"
 	printf 'registry       http://%s/v2/\n' "$REGISTRY"
 	printf 'manager        metrics http://127.0.0.1:%s/metrics  probes http://127.0.0.1:%s/readyz\n' "${MANAGER_PORTS[@]}"
 	local x
@@ -366,6 +481,7 @@ status() {
 		# shellcheck disable=SC2086 # the two ports
 		printf 'agent-%s        metrics http://127.0.0.1:%s/metrics  probes http://127.0.0.1:%s/readyz\n' "$x" ${AGENT_PORTS[$x]}
 	done
+	printf 'reserved ports (every agent): %s\n' "$(reserved_ports)"
 }
 
 purge() {
