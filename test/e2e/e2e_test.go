@@ -49,12 +49,17 @@ func TestE2E(t *testing.T) {
 	}{
 		{"samples apply and answer", testSamples},
 		{"samples are Current to kstatus and Healthy to Argo CD", testGitOpsHealth},
+		{"make dev's own ports are reserved on every instance", testReservedPorts},
 		{"rolling update keeps minimumHealthyPercent answering", testRollingUpdate},
 		{"kubectl scale", testScale},
 		{"a bad revision during a deployment keeps every task answering and rolls back", testBadRevisionDuringDeployment},
 		{"agent kill -9 restarts no container", testAgentKill},
+		{"a crashed agent and containerd are restarted by their supervisors, no container restarts", testSupervisorRestarts},
+		{"kube-apiserver frozen past the leader-election deadline: the control plane acts again without a hand", testAPIServerFreeze},
 		{"an ECS task definition registers with kubectl ecs and runs", testKubectlECSPlugin},
 		{"bad input is refused or reported", testBadInput},
+		{"deleting a namespace stops and cleans up its tasks", testNamespaceDeletion},
+		{"deleting a TaskDefinition garbage-collects its revisions", testTaskDefinitionGC},
 		{"lost instance fails over, returns clean", testFailover},
 	} {
 		if !t.Run(s.name, s.f) {

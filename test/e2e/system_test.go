@@ -115,7 +115,7 @@ func run(m *testing.M) int {
 			return 1
 		}
 		defer func() { _ = sys.ctrd.Close() }()
-		addReport("hack/dev.sh up (control plane, containerd, registry, images, manager, 2 agents): %.1f s", upTime.Seconds())
+		addReport("hack/dev.sh up (etcd, kube-apiserver, kube-controller-manager, containerd, registry, images, manager, 2 agents): %.1f s", upTime.Seconds())
 		return m.Run()
 	}()
 	fmt.Printf("\nend-to-end timings:\n  %s\n\n", strings.Join(sys.report, "\n  "))
