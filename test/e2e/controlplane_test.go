@@ -205,7 +205,9 @@ func testReservedPorts(t *testing.T) {
 			}
 		}
 	}
-	addReport("make dev's %d listening ports (and 22) reserved on dev-a and dev-b", len(listening))
+	if !t.Failed() {
+		addReport("make dev's %d listening ports (and 22) reserved on dev-a and dev-b", len(listening))
+	}
 
 	mustKubectl(t, wantsMetricsPort, "apply", "-f", "-")
 	task := waitTask(t, "wants-18080", time.Minute, func(task *ecsv1.Task) error {
