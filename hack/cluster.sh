@@ -55,6 +55,8 @@ CONTAINERD_SOCK=$CONTAINERD_STATE/containerd.sock
 PAUSE_IMAGE=localhost/longshore/pause:1
 # config/agent's mount-propagating host paths: the state and run directories.
 AGENT_HOST_DIRS=(/var/lib/longshore/agent /run/longshore)
+# The links config/agent's agent makes (its default bridge names).
+AGENT_LINKS=(ls-br0 ls-vpc0 ls-vxlan0)
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
 
 pidfile() { echo "$RUN/$1.pid"; }
@@ -147,6 +149,15 @@ remove_host_network() {
 	ip route del "$SERVICE_CIDR" 2>/dev/null || true
 	if ip link show "$NODE_IF" >/dev/null 2>&1; then ip link delete "$NODE_IF"; fi
 	if ip link show "$POD_BRIDGE" >/dev/null 2>&1; then ip link delete "$POD_BRIDGE"; fi
+	# What an agent killed with its tasks (an interrupted test) left: the
+	# DaemonSet agent's bridges and tunnel, by config/agent's defaults.
+	local br
+	for br in "${AGENT_LINKS[@]}"; do
+		if ip link show "$br" >/dev/null 2>&1; then
+			warn "removing $br, left by the node's agent"
+			ip link delete "$br"
+		fi
+	done
 	# What the kubelet added (KUBE-FIREWALL, KUBE-KUBELET-CANARY,
 	# KUBE-IPTABLES-HINT) and kube-proxy --cleanup missed: every KUBE-
 	# chain and the jumps to it. This host runs no other Kubernetes (up
@@ -501,9 +512,12 @@ purge() {
 	# What config/agent's agent kept on this node.
 	log "deleting the agent's host directories: ${AGENT_HOST_DIRS[*]} /var/log/longshore/tasks"
 	rm -rf "${AGENT_HOST_DIRS[@]}" /var/log/longshore/tasks
+	# Not $CONTAINERD_STATE: every containerd v2 on the host keeps its shim
+	# sockets (s/) and runc state (runc/) under /run/containerd, make
+	# dev's private one too.
 	if [[ -f $CONTAINERD_ROOT/.longshore-cluster ]]; then
-		log "deleting $CONTAINERD_ROOT and $CONTAINERD_STATE (made by hack/cluster.sh up)"
-		rm -rf "$CONTAINERD_ROOT" "$CONTAINERD_STATE"
+		log "deleting $CONTAINERD_ROOT (made by hack/cluster.sh up)"
+		rm -rf "$CONTAINERD_ROOT"
 	fi
 }
 
