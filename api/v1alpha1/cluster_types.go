@@ -79,7 +79,29 @@ type TaskNetwork struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`
 	CNIConfig string `json:"cniConfig,omitempty"`
+	// routing is how each instance's task subnet is made reachable from the
+	// other instances (and their tasks): host-gateway routes it through the
+	// instance's host address (the instances share an L2 network);
+	// vxlan encapsulates it between host addresses (any IP network between
+	// them, 50 bytes less MTU); none leaves task addresses host-local (a
+	// cniConfig network that routes them itself, or one host). The agents
+	// keep the routes from the instances' status.taskCIDR and
+	// status.hostAddress. Longshore extension.
+	// +optional
+	// +kubebuilder:default=host-gateway
+	Routing TaskRouting `json:"routing,omitempty"`
 }
+
+// TaskRouting is how task subnets are reached across instances.
+// +kubebuilder:validation:Enum=host-gateway;vxlan;none
+type TaskRouting string
+
+// The task routing modes.
+const (
+	TaskRoutingHostGateway TaskRouting = "host-gateway"
+	TaskRoutingVXLAN       TaskRouting = "vxlan"
+	TaskRoutingNone        TaskRouting = "none"
+)
 
 // BridgeNetwork is the network of bridge-mode tasks.
 type BridgeNetwork struct {

@@ -104,6 +104,14 @@ type ContainerInstanceStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	RuntimeVersion string `json:"runtimeVersion,omitempty"`
+	// hostAddress is the IPv4 address other instances reach this host at:
+	// the next hop (host-gateway) or tunnel end (vxlan) of the routes to
+	// its task subnet. The agent's --host-address, else the source address
+	// of its default route. Agent-owned.
+	// +optional
+	// +kubebuilder:validation:MaxLength=15
+	// +kubebuilder:validation:XValidation:rule="isIP(self) && ip(self).family() == 4",message="hostAddress must be an IPv4 address"
+	HostAddress string `json:"hostAddress,omitempty"`
 	// registeredAt is when the agent first registered this instance. Agent-owned.
 	// +optional
 	RegisteredAt *metav1.Time `json:"registeredAt,omitempty"`

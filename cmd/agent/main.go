@@ -25,6 +25,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -60,6 +61,7 @@ type options struct {
 	memoryReserveMiB    int64
 	reservedPorts       string
 	reservedPortsUDP    string
+	hostAddress         string
 	leaseNamespace      string
 	leaseRenewInterval  time.Duration
 	leaseDuration       time.Duration
@@ -113,6 +115,7 @@ Flags:
 	fs.Int64Var(&o.memoryReserveMiB, "memory-reserve-mib", 256, "Memory (MiB) kept back from tasks for the system and the agent.")
 	fs.StringVar(&o.reservedPorts, "reserved-ports", "22", "Comma-separated TCP host ports tasks may never use.")
 	fs.StringVar(&o.reservedPortsUDP, "reserved-ports-udp", "", "Comma-separated UDP host ports tasks may never use.")
+	fs.StringVar(&o.hostAddress, "host-address", "", "IPv4 address other instances reach this host at (the next hop or tunnel end of the routes to its task subnet). Default: the source address of the default route.")
 	fs.StringVar(&o.leaseNamespace, "lease-namespace", "longshore-system", "Namespace of the heartbeat Lease (the manager's namespace).")
 	fs.DurationVar(&o.leaseRenewInterval, "lease-renew-interval", 2*time.Second, "How often the heartbeat Lease is renewed.")
 	fs.DurationVar(&o.leaseDuration, "lease-duration", 10*time.Second, "Validity written into the Lease; keep it several renew intervals long.")
@@ -147,6 +150,33 @@ Flags:
 		ctrl.Log.Error(err, "Agent failed")
 		os.Exit(1)
 	}
+}
+
+// hostAddress is the --host-address flag, else the source address of the
+// default route; without either the instance is not routable from others.
+func hostAddress(flag string) (netip.Addr, error) {
+	if flag != "" {
+		a, err := netip.ParseAddr(flag)
+		if err != nil || !a.Is4() {
+			return netip.Addr{}, fmt.Errorf("--host-address %q: want an IPv4 address", flag)
+		}
+		return a, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a, err := network.DefaultHostAddress(ctx)
+	if err != nil {
+		ctrl.Log.WithName("setup").Info("No host address: other instances cannot route to this one's task subnet", "reason", err.Error())
+		return netip.Addr{}, nil
+	}
+	return a, nil
+}
+
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
 }
 
 // sibling is the executable name next to self, or self when there is none.
@@ -213,6 +243,11 @@ func run(o options, zapOpts zap.Options) error {
 	if err != nil {
 		return err
 	}
+	hostAddr, err := hostAddress(o.hostAddress)
+	if err != nil {
+		return err
+	}
+
 	host, err := agent.DetectHost()
 	if err != nil {
 		return err
@@ -290,6 +325,7 @@ func run(o options, zapOpts zap.Options) error {
 		Config: agent.Config{
 			InstanceName: o.instanceName, Cluster: o.cluster, AvailabilityZone: o.availabilityZone,
 			MemoryReserveMiB: o.memoryReserveMiB, ReservedPorts: ports, ReservedPortsUDP: portsUDP,
+			HostAddress: addrString(hostAddr),
 		},
 	}
 	hb := &agent.Heartbeat{
@@ -320,6 +356,22 @@ func run(o options, zapOpts zap.Options) error {
 		return err
 	}
 	if err := mgr.Add(reg); err != nil {
+		return err
+	}
+	// Routes to the other instances' task subnets, from a cache of every
+	// ContainerInstance (the main cache holds this one alone).
+	routesCache, err := cache.New(cfg, cache.Options{Scheme: scheme, ByObject: map[client.Object]cache.ByObject{
+		&ecsv1.ContainerInstance{}: {}, &ecsv1.Cluster{}: {Field: fields.OneTermEqualSelector("metadata.name", o.cluster)},
+	}})
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(routesCache); err != nil {
+		return err
+	}
+	router := &network.Router{}
+	if err := mgr.Add(&agent.TaskRoutes{Cache: routesCache, Instance: o.instanceName, Cluster: o.cluster,
+		HostAddress: hostAddr, Router: router, Resync: time.Minute}); err != nil {
 		return err
 	}
 	if err := mgr.Add(hb); err != nil {
@@ -358,16 +410,17 @@ func run(o options, zapOpts zap.Options) error {
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		return err
 	}
-	leaveNothingIfIdle(rt, netw, o.bridgeName, o.taskBridgeName)
+	leaveNothingIfIdle(rt, netw, router, o.bridgeName, o.taskBridgeName)
 	return nil
 }
 
-// leaveNothingIfIdle removes this agent's bridges from the host when it
-// stops with no container and no network attachment left: an uninstalled
+// leaveNothingIfIdle removes this agent's bridges and its routes to other
+// instances from the host when it stops with no container and no network
+// attachment left: an uninstalled
 // agent (its DaemonSet deleted after its tasks) leaves no links behind. A
 // restarted agent recreates them with its first task; an agent that stops
 // with tasks running keeps everything for the next one to adopt.
-func leaveNothingIfIdle(rt lsruntime.Containers, netw network.Network, bridges ...string) {
+func leaveNothingIfIdle(rt lsruntime.Containers, netw network.Network, router *network.Router, bridges ...string) {
 	log := ctrl.Log.WithName("shutdown")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -384,6 +437,9 @@ func leaveNothingIfIdle(rt lsruntime.Containers, netw network.Network, bridges .
 	if len(conts) > 0 || len(atts) > 0 {
 		log.Info("Stopping with tasks on this host; keeping their network", "containers", len(conts), "attachments", len(atts))
 		return
+	}
+	if err := router.Remove(ctx); err != nil {
+		log.Error(err, "Removing the routes to other instances' task subnets")
 	}
 	removed, err := network.RemoveIdleBridges(ctx, bridges...)
 	if err != nil {

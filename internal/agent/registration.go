@@ -59,6 +59,9 @@ type Config struct {
 	ReservedPorts []int32
 	// ReservedPortsUDP are UDP host ports tasks may never take.
 	ReservedPortsUDP []int32
+	// HostAddress is where other instances reach this host (the next hop
+	// or tunnel end of the routes to its task subnet); empty: none.
+	HostAddress string
 }
 
 // Registrar creates or updates the agent's ContainerInstance and reports
@@ -188,6 +191,7 @@ func (r *Registrar) agentStatus(runtimeVersion string, registeredAt *metav1.Time
 		Attributes:     attrs,
 		AgentVersion:   version.Version,
 		RuntimeVersion: runtimeVersion,
+		HostAddress:    r.Config.HostAddress,
 		RegisteredAt:   registeredAt,
 	}
 }

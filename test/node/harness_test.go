@@ -76,6 +76,44 @@ type node struct {
 	RunDir string
 	// earlierLogs of agents killed during the test.
 	earlierLogs []string
+	// HostNetNS, when set, is the network namespace the agent runs in as
+	// its host (multihost_test.go); command runs ip and iptables there.
+	HostNetNS string
+}
+
+// nodeOption changes how newNode sets an instance up.
+type nodeOption func(n *node, args *[]string)
+
+// inHostNetNS runs the agent in the network namespace at path, as if it
+// were a host of its own: it reaches the API server through a forwarder on
+// that namespace's loopback, and its bridges, routes and rules are there.
+func inHostNetNS(path string) nodeOption {
+	return func(n *node, _ *[]string) { n.HostNetNS = path }
+}
+
+// inCluster joins the agent to Cluster name, whose manager (the test's)
+// assigns its task subnet: no --task-cidr.
+func inCluster(name string) nodeOption {
+	return func(_ *node, args *[]string) {
+		out := []string{"--cluster", name}
+		for i := 0; i < len(*args); i++ {
+			if (*args)[i] == "--task-cidr" {
+				i++
+				continue
+			}
+			out = append(out, (*args)[i])
+		}
+		*args = out
+	}
+}
+
+// command runs ip, iptables-save or another host tool in the node's host
+// network namespace.
+func (n *node) command(name string, args ...string) *exec.Cmd {
+	if n.HostNetNS == "" {
+		return exec.Command(name, args...)
+	}
+	return exec.Command("nsenter", append([]string{"--net=" + n.HostNetNS, "--", name}, args...)...)
 }
 
 func buildAgent(t *testing.T) string {
@@ -105,7 +143,7 @@ func buildAgent(t *testing.T) string {
 
 // newNode starts containerd and the agent; everything is removed, and
 // checked for leaks, when the test ends.
-func newNode(t *testing.T, name string) *node {
+func newNode(t *testing.T, name string, opts ...nodeOption) *node {
 	t.Helper()
 	ctx := t.Context()
 	n := &node{t: t, Name: name}
@@ -147,6 +185,12 @@ func newNode(t *testing.T, name string) *node {
 		"--lease-namespace", "longshore-system", "--lease-renew-interval", "1s", "--lease-duration", "5s",
 		"--metrics-bind-address", "0", "--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", framework.FreePort(t)),
 	}
+	for _, o := range opts {
+		o(n, &n.args)
+	}
+	if n.HostNetNS != "" {
+		forwardAPIServer(t, n.HostNetNS)
+	}
 	n.startAgent()
 	// Cleanups run last-in first-out: leaks are checked while the (latest)
 	// agent still runs, then it stops.
@@ -164,6 +208,11 @@ func (n *node) startAgent() {
 		// Keep the output of the previous run for the failure report.
 		b, _ := os.ReadFile(n.agent.Log)
 		n.earlierLogs = append(n.earlierLogs, string(b))
+	}
+	if n.HostNetNS != "" {
+		// nsenter enters the namespace and execs the agent: same PID.
+		n.agent = framework.StartUnmanaged(n.t, "nsenter", append([]string{"--net=" + n.HostNetNS, "--", buildAgent(n.t)}, n.args...)...)
+		return
 	}
 	n.agent = framework.StartUnmanaged(n.t, buildAgent(n.t), n.args...)
 }
@@ -296,21 +345,21 @@ func (n *node) checkNoLeaks() {
 		t.Errorf("leak: %d FireLens directories in %s", len(entries), n.RunDir)
 	}
 	for _, br := range []string{bridgeName, taskBridge} {
-		out, _ := exec.Command("ip", "-o", "link", "show", "master", br).CombinedOutput()
+		out, _ := n.command("ip", "-o", "link", "show", "master", br).CombinedOutput()
 		if s := strings.TrimSpace(string(out)); s != "" && !strings.Contains(s, "does not exist") {
 			t.Errorf("leak: interfaces on %s:\n%s", br, s)
 		}
 	}
-	out, _ := exec.Command("iptables-save").CombinedOutput()
+	out, _ := n.command("iptables-save").CombinedOutput()
 	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, "-A") && (strings.Contains(line, "10.253.0.") || strings.Contains(line, "10.254.0.")) {
+		if strings.HasPrefix(line, "-A") && (strings.Contains(line, "10.253.0.") || strings.Contains(line, "10.254.0.") || strings.Contains(line, "10.250.")) {
 			t.Errorf("leak: iptables rule %s", line)
 		}
 	}
 	// The bridges themselves are the test's: remove them.
 	defer func() {
 		for _, br := range []string{bridgeName, taskBridge} {
-			_ = exec.Command("ip", "link", "delete", br).Run()
+			_ = n.command("ip", "link", "delete", br).Run()
 		}
 	}()
 	// Reservations of host-local IPAM.
