@@ -19,6 +19,8 @@
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=pki.sh
+source "$(dirname "$0")/pki.sh"
 
 DEV_DIR=${LONGSHORE_DEV_DIR:-/var/lib/longshore/dev}
 PKI=$DEV_DIR/pki
@@ -152,60 +154,27 @@ not_up() { # NAME WHAT
 
 # ---- certificates -----------------------------------------------------------
 
-client_cert() { # NAME CN [ORG]
-	local name=$1 cn=$2 org=${3:-} subj
-	[[ -f $PKI/$name.crt ]] && return
-	subj="/CN=$cn${org:+/O=$org}"
-	openssl req -new -newkey rsa:2048 -nodes -keyout "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
-	openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial -days 365 \
-		-extfile <(printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n') \
-		-out "$PKI/$name.crt" 2>/dev/null
-	rm -f "$PKI/$name.csr"
-}
-
-kubeconfig() { # FILE USER CERTNAME
-	local file=$1 user=$2 cert=$3
-	[[ -f $file ]] && return
-	"$KUBECTL" config set-cluster longshore-dev --kubeconfig "$file" --server "https://127.0.0.1:$APISERVER_PORT" \
-		--certificate-authority "$PKI/ca.crt" --embed-certs >/dev/null
-	"$KUBECTL" config set-credentials "$user" --kubeconfig "$file" --client-certificate "$PKI/$cert.crt" \
-		--client-key "$PKI/$cert.key" --embed-certs >/dev/null
-	"$KUBECTL" config set-context longshore-dev --kubeconfig "$file" --cluster longshore-dev --user "$user" >/dev/null
-	"$KUBECTL" config use-context longshore-dev --kubeconfig "$file" >/dev/null
-	chmod 600 "$file"
-}
-
 pki() {
-	mkdir -p "$PKI"
 	if [[ ! -f $PKI/ca.crt ]]; then
 		log "creating a certificate authority and certificates in $PKI"
-		openssl req -x509 -new -newkey rsa:2048 -nodes -keyout "$PKI/ca.key" -subj "/CN=longshore-dev-ca" \
-			-days 3650 -out "$PKI/ca.crt" 2>/dev/null
 	fi
-	if [[ ! -f $PKI/apiserver.crt ]]; then
-		openssl req -new -newkey rsa:2048 -nodes -keyout "$PKI/apiserver.key" -subj "/CN=kube-apiserver" \
-			-out "$PKI/apiserver.csr" 2>/dev/null
-		openssl x509 -req -in "$PKI/apiserver.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial -days 365 \
-			-extfile <(printf 'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n') \
-			-out "$PKI/apiserver.crt" 2>/dev/null
-		rm -f "$PKI/apiserver.csr"
-	fi
-	[[ -f $PKI/sa.key ]] || {
-		openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
-		openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
-	}
-	client_cert admin longshore-admin system:masters
-	client_cert manager longshore-manager longshore:managers
+	pki_ca "$PKI" longshore-dev-ca
+	pki_cert "$PKI" apiserver kube-apiserver "" serverAuth \
+		"IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc"
+	pki_sa_key "$PKI"
+	local server=https://127.0.0.1:$APISERVER_PORT
+	pki_cert "$PKI" admin longshore-admin system:masters clientAuth
+	pki_cert "$PKI" manager longshore-manager longshore:managers clientAuth
 	# The user the apiserver's bootstrap RBAC binds to system:kube-controller-manager.
-	client_cert kube-controller-manager system:kube-controller-manager
-	kubeconfig "$ADMIN_KUBECONFIG" longshore-admin admin
-	kubeconfig "$DEV_DIR/manager.kubeconfig" longshore-manager manager
-	kubeconfig "$DEV_DIR/kube-controller-manager.kubeconfig" system:kube-controller-manager kube-controller-manager
+	pki_cert "$PKI" kube-controller-manager system:kube-controller-manager "" clientAuth
+	pki_kubeconfig "$ADMIN_KUBECONFIG" "$server" "$PKI" admin longshore-admin
+	pki_kubeconfig "$DEV_DIR/manager.kubeconfig" "$server" "$PKI" manager longshore-manager
+	pki_kubeconfig "$DEV_DIR/kube-controller-manager.kubeconfig" "$server" "$PKI" kube-controller-manager system:kube-controller-manager
 	local x name
 	for x in "${AGENTS[@]}"; do
 		name=$(agent_name "$x")
-		client_cert "agent-$name" "longshore-agent:$name" longshore:agents
-		kubeconfig "$DEV_DIR/agent-$name.kubeconfig" "longshore-agent:$name" "agent-$name"
+		pki_cert "$PKI" "agent-$name" "longshore-agent:$name" longshore:agents clientAuth
+		pki_kubeconfig "$DEV_DIR/agent-$name.kubeconfig" "$server" "$PKI" "agent-$name" "longshore-agent:$name"
 	done
 }
 

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Certificates and kubeconfigs for the local control planes (hack/cluster.sh).
+# Certificates and kubeconfigs for the local control planes (hack/dev.sh,
+# hack/cluster.sh).
 # Source it after lib.sh; do not run it. Every function is idempotent: what
 # exists is kept.
 
@@ -7,6 +8,7 @@
 pki_ca() {
 	local dir=$1 cn=$2
 	mkdir -p "$dir"
+	chmod 700 "$dir"
 	[[ -f $dir/ca.crt ]] && return
 	openssl req -x509 -new -newkey rsa:2048 -nodes -keyout "$dir/ca.key" -subj "/CN=$cn" \
 		-days 3650 -out "$dir/ca.crt" 2>/dev/null
