@@ -227,10 +227,14 @@ up() {
 
 	log "installing CRDs, admission policies and RBAC"
 	"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" apply --server-side --force-conflicts -f "$LONGSHORE_ROOT/config/crd/bases" >"$LOGS/install.log"
+	# The bindings first: they make the namespace longshore-system, where the
+	# agents' Lease Role lives. The agent-confinement policies confine the
+	# agents' writes; the manager keeps their reads (controllers/agentaccess).
 	"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" apply --server-side --force-conflicts \
+		-f "$LONGSHORE_ROOT/hack/dev/rbac-bindings.yaml" \
 		-f "$LONGSHORE_ROOT/config/policy/dependson-acyclic.yaml" -f "$LONGSHORE_ROOT/config/policy/ecs-mapped-fields.yaml" \
-		-f "$LONGSHORE_ROOT/config/rbac/manager/role.yaml" -f "$LONGSHORE_ROOT/config/rbac/agent/role.yaml" \
-		-f "$LONGSHORE_ROOT/hack/dev/rbac-bindings.yaml" >>"$LOGS/install.log"
+		-f "$LONGSHORE_ROOT/config/policy/agent-confinement.yaml" -f "$LONGSHORE_ROOT/config/policy/agent-access.yaml" \
+		-f "$LONGSHORE_ROOT/config/rbac/manager/role.yaml" -f "$LONGSHORE_ROOT/config/rbac/agent/role.yaml" >>"$LOGS/install.log"
 	"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" wait --for condition=Established --timeout 60s \
 		-f "$LONGSHORE_ROOT/config/crd/bases" >>"$LOGS/install.log"
 	# Refresh kubectl's discovery cache so `kubectl get ecs` knows the new category.

@@ -82,6 +82,7 @@ type options struct {
 	probeAddr           string
 	qps                 float64
 	burst               int
+	nodeIdentity        bool
 	showVersion         bool
 }
 
@@ -136,6 +137,9 @@ Flags:
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8091", "Address of the /healthz and /readyz endpoints.")
 	fs.Float64Var(&o.qps, "kube-api-qps", 20, "Sustained requests per second to the API server.")
 	fs.IntVar(&o.burst, "kube-api-burst", 40, "Burst of requests to the API server.")
+	fs.BoolVar(&o.nodeIdentity, "node-identity", false, "Act as this node's own identity, ServiceAccount longshore-agents/<node> (the DaemonSet): "+
+		"the kubeconfig's credentials, the pod's ServiceAccount token (bound to its node), only obtain tokens of it. "+
+		"--instance-name must be the node (default: it).")
 	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
 	// --kubeconfig is registered by controller-runtime: a path, else $KUBECONFIG, else in-cluster.
 	zapOpts := zap.Options{}
@@ -252,14 +256,25 @@ func run(o options, zapOpts zap.Options) error {
 	if err != nil {
 		return err
 	}
-	if o.instanceName == "" {
-		o.instanceName = strings.ToLower(host.Hostname)
-	}
 
 	scheme := kube.Scheme()
 	cfg, err := kube.RESTConfig("longshore-agent", o.qps, o.burst)
 	if err != nil {
 		return err
+	}
+	if o.nodeIdentity {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		id, err := agent.NewNodeIdentity(ctx, cfg, o.instanceName)
+		cancel()
+		if err != nil {
+			return err
+		}
+		o.instanceName = id.Node
+		cfg = id.Config(cfg)
+		log.Info("Acting as this node's agent identity", "user", id.UserName())
+	}
+	if o.instanceName == "" {
+		o.instanceName = strings.ToLower(host.Hostname)
 	}
 
 	pullPolicy := lsruntime.PullPolicy(o.pullPolicy)

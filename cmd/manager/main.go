@@ -36,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/longshore-io/longshore/controllers/agentaccess"
 	"github.com/longshore-io/longshore/controllers/cluster"
 	"github.com/longshore-io/longshore/controllers/service"
 	"github.com/longshore-io/longshore/controllers/task"
@@ -127,10 +128,7 @@ func run(o options, zapOpts zap.Options) error {
 		RenewDeadline:           &o.renewDeadline,
 		// Give up leadership on a clean shutdown so a standby takes over at once.
 		LeaderElectionReleaseOnCancel: true,
-		// Agents' heartbeat Leases live in the manager's namespace only.
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{o.leaderElectionNamespace: {}}},
-		}},
+		Cache:                         cache.Options{ByObject: cacheByObject(o.leaderElectionNamespace)},
 	})
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
@@ -159,6 +157,9 @@ func run(o options, zapOpts zap.Options) error {
 	if err := service.SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
+	if err := agentaccess.SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
 	clk := clock.RealClock{}
 	if err := (&cluster.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("longshore-manager"), Clock: clk,
 		LeaseNamespace: o.leaderElectionNamespace, AgentGrace: o.agentGrace, InstanceLostTimeout: o.instanceLostTimeout,
@@ -185,7 +186,23 @@ func run(o options, zapOpts zap.Options) error {
 		return err
 	}
 
+	// Each agent's Secret and ConfigMap reads: a few cached reads per
+	// instance, and a write only when its tasks' references change.
+	if err := (&agentaccess.Reconciler{Client: mgr.GetClient(), MaxConcurrentReconciles: 4}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+
 	log.Info("Starting longshore-manager", "version", version.Version, "leaderElection", o.leaderElect,
 		"metrics", o.metricsAddr, "probes", o.probeAddr)
 	return mgr.Start(ctx)
+}
+
+// cacheByObject is what the manager caches less of than everything: the
+// agents' heartbeat Leases live in the manager's namespace only, and of
+// Roles and RoleBindings only the agents' Secret and ConfigMap grants
+// (controllers/agentaccess) concern it.
+func cacheByObject(leaseNamespace string) map[client.Object]cache.ByObject {
+	by := agentaccess.CacheByObject()
+	by[&coordinationv1.Lease{}] = cache.ByObject{Namespaces: map[string]cache.Config{leaseNamespace: {}}}
+	return by
 }

@@ -17,8 +17,12 @@ limitations under the License.
 package agent
 
 // RBAC of longshore-agent; `make manifests` writes config/rbac/agent/role.yaml.
-// The agent reads the Secrets and ConfigMaps its tasks reference (as the
-// kubelet does without the Node authorizer).
+// RBAC grants the verbs; the admission policies of
+// config/policy/agent-confinement.yaml confine the writes to the agent's
+// own ContainerInstance, Lease and Tasks. The Secrets and ConfigMaps of its
+// tasks it reads through the Role longshore-agent:<instance> that the
+// manager keeps in each namespace (controllers/agentaccess), not through
+// this role. Leases only in the manager's namespace, longshore-system.
 //
 // +kubebuilder:rbac:groups=ecs.longshore.io,resources=containerinstances,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups=ecs.longshore.io,resources=containerinstances/status,verbs=get;update;patch
@@ -26,7 +30,6 @@ package agent
 // +kubebuilder:rbac:groups=ecs.longshore.io,resources=tasks/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=ecs.longshore.io,resources=tasks/finalizers,verbs=update
 // +kubebuilder:rbac:groups=ecs.longshore.io,resources=taskdefinitionrevisions;clusters,verbs=get;list;watch
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update
-// +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update,namespace=longshore-system
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

@@ -28,6 +28,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -35,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/longshore-io/longshore/controllers/agentaccess"
 	"github.com/longshore-io/longshore/controllers/cluster"
 	"github.com/longshore-io/longshore/controllers/service"
 	"github.com/longshore-io/longshore/controllers/task"
@@ -51,24 +53,42 @@ type Options struct {
 	// Service, when set, runs the Service controller with these settings
 	// (Client, Recorder and Clock are filled in).
 	Service *service.Reconciler
+	// Config is the manager's identity; default the suite's admin
+	// (env.Env.Config).
+	Config *rest.Config
+	// NoLeaseNamespace leaves the lease namespace to the caller.
+	NoLeaseNamespace bool
 }
 
-// Start creates the lease namespace and runs the cluster, task and
-// taskdefinition controllers (and the Service controller if asked) until
-// ctx ends. Set LONGSHORE_TEST_LOG to see their logs.
+// cacheByObject is cmd/manager's: Leases of the lease namespace, the
+// agents' Secret and ConfigMap grants of Roles and RoleBindings.
+func cacheByObject() map[client.Object]cache.ByObject {
+	by := agentaccess.CacheByObject()
+	by[&coordinationv1.Lease{}] = cache.ByObject{Namespaces: map[string]cache.Config{LeaseNamespace: {}}}
+	return by
+}
+
+// Start creates the lease namespace and runs the cluster, task,
+// taskdefinition and agentaccess controllers (and the Service controller if
+// asked) until ctx ends, as o.Config (default: the suite's admin). Set
+// LONGSHORE_TEST_LOG to see their logs.
 func Start(ctx context.Context, env *framework.Env, o Options) error {
 	if os.Getenv("LONGSHORE_TEST_LOG") != "" {
 		ctrl.SetLogger(zap.New(zap.UseDevMode(true)))
 	}
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: LeaseNamespace}}); err != nil {
-		return err
+	if !o.NoLeaseNamespace {
+		if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: LeaseNamespace}}); err != nil {
+			return err
+		}
 	}
-	mgr, err := ctrl.NewManager(env.Env.Config, ctrl.Options{
+	cfg := o.Config
+	if cfg == nil {
+		cfg = env.Env.Config
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  env.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{LeaseNamespace: {}}},
-		}},
+		Cache:   cache.Options{ByObject: cacheByObject()},
 	})
 	if err != nil {
 		return err
@@ -77,6 +97,9 @@ func Start(ctx context.Context, env *framework.Env, o Options) error {
 		return err
 	}
 	if err := taskdefinition.SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	if err := agentaccess.SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
 	clk := clock.RealClock{}
@@ -95,6 +118,9 @@ func Start(ctx context.Context, env *framework.Env, o Options) error {
 		return err
 	}
 	if err := (&taskdefinition.RevisionReconciler{Client: mgr.GetClient(), Recorder: rec}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&agentaccess.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if o.Service != nil {
