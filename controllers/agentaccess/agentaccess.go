@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -179,10 +180,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	slices.Sort(namespaces)
 	for _, ns := range namespaces {
-		if err := r.applyRole(ctx, ci, ns, want[ns], find(roles.Items, ns)); err != nil {
-			return ctrl.Result{}, err
+		err := r.applyRole(ctx, ci, ns, want[ns], find(roles.Items, ns))
+		if err == nil {
+			err = r.applyBinding(ctx, ci, ns, findBinding(bindings.Items, ns))
 		}
-		if err := r.applyBinding(ctx, ci, ns, findBinding(bindings.Items, ns)); err != nil {
+		if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			// Its tasks go with the namespace, and they read nothing to stop.
+			continue
+		}
+		if err != nil {
 			return ctrl.Result{}, err
 		}
 	}
