@@ -47,6 +47,8 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -164,6 +166,7 @@ func TestCluster(t *testing.T) {
 		{"kubectl apply -k config/default: the manager is Available and leader-elected", testInstall},
 		{"the agent pod registers its node as a ContainerInstance", testRegistration},
 		{"a task runs on the node's containerd beside the kubelet's pods and answers", testTask},
+		{"the agent acts as its node's own identity, confined to its instance and its tasks' Secrets", testAgentIdentity},
 		{"kubectl delete pod of the agent keeps the task's containers", testAgentPodDeleted},
 		{"a rolling update of the agent DaemonSet keeps them too", testAgentRollout},
 		{"the new agent stops the task and cleans up", testTaskStop},
@@ -308,6 +311,82 @@ func testTask(t *testing.T) {
 	})
 }
 
+// testAgentIdentity checks the DaemonSet agent's per-node identity on a
+// real node: the ServiceAccount longshore-agents/<node> it bootstraps from
+// its node-bound pod token, the Secrets it may read (those of its tasks,
+// while they run) and a write for another instance, refused.
+func testAgentIdentity(t *testing.T) {
+	ctx := context.Background()
+	user := "system:serviceaccount:longshore-agents:" + env.node
+	var sa corev1.ServiceAccount
+	framework.Eventually(t, 30*time.Second, "ServiceAccount longshore-agents/"+env.node+" owned by its Node", func() error {
+		if err := env.c.Get(ctx, client.ObjectKey{Namespace: "longshore-agents", Name: env.node}, &sa); err != nil {
+			return err
+		}
+		for _, o := range sa.OwnerReferences {
+			if o.Kind == "Node" && o.Name == env.node {
+				return nil
+			}
+		}
+		return fmt.Errorf("owner references %v", sa.OwnerReferences)
+	})
+
+	canGet := func(secret string) string {
+		out, _ := env.kubectl.Run("", "auth", "can-i", "get", "secret/"+secret, "-n", "default", "--as", user)
+		return strings.TrimSpace(out)
+	}
+	mustKubectl(t, "", "apply", "-f", "config/samples/50-task-secret.yaml")
+	framework.Eventually(t, 120*time.Second, "task reads-secret RUNNING (its agent read the Secret)", func() error {
+		var task ecsv1.Task
+		if err := env.c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "reads-secret"}, &task); err != nil {
+			return err
+		}
+		if task.Status.LastStatus != ecsv1.TaskRunning {
+			return fmt.Errorf("lastStatus %s (%s)", task.Status.LastStatus, task.Status.StoppedReason)
+		}
+		return nil
+	})
+	if got := canGet("db-credentials"); got != "yes" {
+		t.Errorf("can %s get secret/db-credentials while its task runs: %q, want yes", user, got)
+	}
+	if got := canGet("some-other-secret"); got != "no" {
+		t.Errorf("can %s get a Secret no task of its uses: %q, want no", user, got)
+	}
+
+	// With the node identity's own token: a write for another instance is refused.
+	token := strings.TrimSpace(mustKubectl(t, "", "-n", "longshore-agents", "create", "token", env.node,
+		"--bound-object-kind", "Node", "--bound-object-name", env.node, "--duration", "10m"))
+	base, err := clientcmd.BuildConfigFromFlags("", env.kubectl.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := rest.AnonymousClientConfig(base)
+	cfg.BearerToken = token
+	agentClient, err := client.New(cfg, client.Options{Scheme: kube.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := &ecsv1.ContainerInstance{ObjectMeta: metav1.ObjectMeta{Name: "not-" + env.node}}
+	if err := env.c.Create(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = env.c.Delete(ctx, other) }()
+	patch := client.MergeFrom(other.DeepCopy())
+	other.Status.AgentVersion = "forged"
+	err = agentClient.Status().Patch(ctx, other, patch)
+	if err == nil || !strings.Contains(err.Error(), "may only write its own ContainerInstance "+env.node) {
+		t.Errorf("the node identity patching ContainerInstance %s: %v, want a refusal naming the rule", other.Name, err)
+	}
+
+	mustKubectl(t, "", "delete", "-f", "config/samples/50-task-secret.yaml", "--timeout", "60s")
+	framework.Eventually(t, 60*time.Second, "the read of db-credentials revoked", func() error {
+		if got := canGet("db-credentials"); got != "no" {
+			return fmt.Errorf("can-i says %q", got)
+		}
+		return nil
+	})
+}
+
 func testAgentPodDeleted(t *testing.T) {
 	before := pids(t)
 	old := podsOf(t, "longshore-agent")
@@ -419,6 +498,17 @@ func testUninstall(t *testing.T, before []string) {
 			return nil
 		}
 		return fmt.Errorf("namespace %s: %v (phase %s)", systemNS, err, ns.Status.Phase)
+	})
+	framework.Eventually(t, 60*time.Second, "namespace longshore-agents and the agents' Roles are gone", func() error {
+		var ns corev1.Namespace
+		if err := env.c.Get(context.Background(), client.ObjectKey{Name: "longshore-agents"}, &ns); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("namespace longshore-agents: %v (phase %s)", err, ns.Status.Phase)
+		}
+		out := mustKubectl(t, "", "get", "roles,rolebindings", "-A", "-l", "ecs.longshore.io/agent-access", "-o", "name")
+		if strings.TrimSpace(out) != "" {
+			return fmt.Errorf("left: %s", out)
+		}
+		return nil
 	})
 	if out := mustKubectl(t, "", "get", "crd", "-o", "name"); strings.Contains(out, "ecs.longshore.io") {
 		t.Errorf("CRDs left: %s", out)
