@@ -74,6 +74,25 @@ start_bg() { # NAME CMD...
 	echo $! >"$(pidfile "$name")"
 }
 
+# start_supervised NAME CMD...: like start_bg, under hack/supervise.sh, for
+# the components that exit by design when they lose their leader election
+# (a node's kubelet restarts its static pods the same way).
+start_supervised() {
+	local name=$1
+	shift
+	if running "$name"; then
+		log "$name already running (pid $(cat "$(pidfile "$name")"))"
+		return
+	fi
+	log "starting $name under a supervisor (log: $LOGS/$name.log)"
+	setsid "$LONGSHORE_ROOT/hack/supervise.sh" "$name" "$RUN" "$LOGS" -- "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+	for _ in $(seq 1 50); do
+		running "$name" && return
+		sleep 0.1
+	done
+	die "the supervisor of $name did not start it (log: $LOGS/$name.log)"
+}
+
 wait_for() { # NAME SECONDS CMD...
 	local name=$1 secs=$2
 	shift 2
@@ -90,7 +109,13 @@ wait_for() { # NAME SECONDS CMD...
 }
 
 stop_pid() { # NAME
-	local name=$1 pid
+	local name=$1 pid sup=$RUN/$1.supervisor.pid
+	# A supervisor first (SIGTERM ends it alone), so nothing restarts NAME.
+	if [[ -f $sup ]] && kill -0 "$(cat "$sup")" 2>/dev/null; then
+		kill "$(cat "$sup")" 2>/dev/null || true
+		for _ in $(seq 1 50); do kill -0 "$(cat "$sup")" 2>/dev/null || break; sleep 0.1; done
+	fi
+	rm -f "$sup"
 	running "$name" || { rm -f "$(pidfile "$name")"; return 0; }
 	pid=$(cat "$(pidfile "$name")")
 	log "stopping $name (pid $pid)"
@@ -231,14 +256,14 @@ control_plane() {
 		--allow-privileged=true
 	wait_for kube-apiserver 90 kc get --raw /readyz
 
-	start_bg kube-controller-manager "$K8S_BIN/kube-controller-manager" \
+	start_supervised kube-controller-manager "$K8S_BIN/kube-controller-manager" \
 		--kubeconfig "$DIR/kcm.kubeconfig" --authentication-kubeconfig "$DIR/kcm.kubeconfig" \
 		--authorization-kubeconfig "$DIR/kcm.kubeconfig" \
 		--bind-address 127.0.0.1 --secure-port "$KCM_PORT" \
 		--use-service-account-credentials --service-account-private-key-file "$PKI/sa.key" \
 		--root-ca-file "$PKI/ca.crt" --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
 		--service-cluster-ip-range "$SERVICE_CIDR" --allocate-node-cidrs=false --leader-elect=true
-	start_bg kube-scheduler "$K8S_BIN/kube-scheduler" \
+	start_supervised kube-scheduler "$K8S_BIN/kube-scheduler" \
 		--kubeconfig "$DIR/scheduler.kubeconfig" --authentication-kubeconfig "$DIR/scheduler.kubeconfig" \
 		--authorization-kubeconfig "$DIR/scheduler.kubeconfig" \
 		--bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" --leader-elect=true
