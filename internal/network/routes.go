@@ -41,12 +41,12 @@ const (
 )
 
 // VXLAN defaults: the tunnel device, its network identifier and UDP port
-// (the IANA VXLAN port), and what encapsulation costs of the MTU.
+// (the IANA VXLAN port). The kernel sizes the tunnel's MTU 50 bytes below
+// the path's.
 const (
 	DefaultVXLANDevice = "ls-vxlan0"
 	DefaultVXLANID     = 4242
 	DefaultVXLANPort   = 4789
-	VXLANOverhead      = 50
 )
 
 // Peer is an instance whose task subnet this host routes to.

@@ -181,9 +181,9 @@ func forwardAPIServer(t *testing.T, nsPath string) {
 func startManager(t *testing.T) {
 	t.Helper()
 	bin := framework.BuildBinary(t, "./cmd/manager")
-	p := framework.StartProcess(t, bin, "--kubeconfig", env.AdminKubeconfig(t), "--leader-elect=false",
+	// StartProcess stops it when the test ends.
+	framework.StartProcess(t, bin, "--kubeconfig", env.AdminKubeconfig(t), "--leader-elect=false",
 		"--metrics-bind-address", "0", "--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", framework.FreePort(t)))
-	_ = p
 }
 
 func webTaskDef() ecsv1.TaskDefinitionSpec {
