@@ -42,7 +42,6 @@ import (
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/go-logr/logr"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -665,19 +664,7 @@ func assertTaskAnswers(t *testing.T) {
 // pids maps the agent's containers to the PIDs of their processes.
 func pids(t *testing.T) map[string]uint32 {
 	t.Helper()
-	ctx := namespaces.WithNamespace(context.Background(), agentNamespace)
-	conts, err := env.ctrd.Containers(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]uint32{}
-	for _, c := range conts {
-		out[c.ID()] = 0
-		if task, err := c.Task(ctx, nil); err == nil {
-			out[c.ID()] = task.Pid()
-		}
-	}
-	return out
+	return framework.ContainerPIDs(t, env.ctrd, agentNamespace)
 }
 
 func assertSamePIDs(t *testing.T, before map[string]uint32) {

@@ -267,19 +267,7 @@ func answering(tasks []ecsv1.Task, port int) int {
 // to the PIDs of their processes (0: no running process).
 func containerPIDs(t *testing.T, x string) map[string]uint32 {
 	t.Helper()
-	ctx := namespaces.WithNamespace(context.Background(), "longshore-"+x)
-	conts, err := sys.ctrd.Containers(ctx)
-	if err != nil {
-		t.Fatalf("listing containers of %s: %v", x, err)
-	}
-	out := map[string]uint32{}
-	for _, c := range conts {
-		out[c.ID()] = 0
-		if task, err := c.Task(ctx, nil); err == nil {
-			out[c.ID()] = task.Pid()
-		}
-	}
-	return out
+	return framework.ContainerPIDs(t, sys.ctrd, "longshore-"+x)
 }
 
 // leaks lists what is left of tasks on the host: containers, active
