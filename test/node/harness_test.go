@@ -79,6 +79,9 @@ type node struct {
 	// HostNetNS, when set, is the network namespace the agent runs in as
 	// its host (multihost_test.go); command runs ip and iptables there.
 	HostNetNS string
+	// Cluster is the agent's --cluster when a test sets one (inCluster);
+	// the tasks of task() are in it.
+	Cluster string
 }
 
 // nodeOption changes how newNode sets an instance up.
@@ -94,7 +97,8 @@ func inHostNetNS(path string) nodeOption {
 // inCluster joins the agent to Cluster name, whose manager (the test's)
 // assigns its task subnet: no --task-cidr.
 func inCluster(name string) nodeOption {
-	return func(_ *node, args *[]string) {
+	return func(n *node, args *[]string) {
+		n.Cluster = name
 		out := []string{"--cluster", name}
 		for i := 0; i < len(*args); i++ {
 			if (*args)[i] == "--task-cidr" {
@@ -235,7 +239,7 @@ func (n *node) task(name string, spec ecsv1.TaskDefinitionSpec) *ecsv1.Task {
 		n.t.Fatalf("creating revision: %v", err)
 	}
 	task := &ecsv1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: n.NS, Name: name},
-		Spec: ecsv1.TaskSpec{TaskDefinition: family + ":1", ContainerInstance: n.Name}}
+		Spec: ecsv1.TaskSpec{Cluster: n.Cluster, TaskDefinition: family + ":1", ContainerInstance: n.Name}}
 	if err := env.Client.Create(ctx, task); err != nil {
 		n.t.Fatalf("creating task: %v", err)
 	}

@@ -25,6 +25,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -186,6 +187,51 @@ func startManager(t *testing.T) {
 		"--metrics-bind-address", "0", "--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", framework.FreePort(t)))
 }
 
+// bridgeWebTaskDef is webTaskDef in bridge mode, its web port published on
+// a dynamic host port.
+func bridgeWebTaskDef() ecsv1.TaskDefinitionSpec {
+	td := webTaskDef()
+	td.NetworkMode = ecsv1.NetworkModeBridge
+	td.ContainerDefinitions[0].PortMappings[0].HostPort = ptr.To[int32](0)
+	return td
+}
+
+// checkBridgeAcrossHosts checks that bridge-mode tasks are reached as in
+// ECS, on their host's address and host port (networkBindings), from the
+// other host and from its awsvpc and bridge tasks; and that a bridge task
+// reaches an awsvpc task on the other host by its address.
+func checkBridgeAcrossHosts(t *testing.T, tp *topology, hostA, hostB *node, taskA *ecsv1.Task, urlB string) {
+	t.Helper()
+	bridgeA := hostA.wait(hostA.task("bridge-a", bridgeWebTaskDef()), 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
+	bridgeB := hostB.wait(hostB.task("bridge-b", bridgeWebTaskDef()), 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
+	var hostPort int32
+	for _, c := range bridgeB.Status.Containers {
+		for _, b := range c.NetworkBindings {
+			if c.Name == "web" && b.ContainerPort == mhWebPort {
+				hostPort = b.HostPort
+			}
+		}
+	}
+	if hostPort == 0 {
+		t.Fatalf("bridge-b publishes no host port for web: %+v", bridgeB.Status.Containers)
+	}
+	urlBridgeB := fmt.Sprintf("http://%s:%d/", tp.hosts["b"].Addr, hostPort)
+	framework.Eventually(t, 20*time.Second, "host a fetches the bridge task on b at "+urlBridgeB, func() error {
+		return fetchFromHost(tp.hosts["a"], urlBridgeB)
+	})
+	framework.Eventually(t, 20*time.Second, "the awsvpc task on a fetches the bridge task on b", func() error {
+		return fetchFromTask(hostA, taskA, urlBridgeB)
+	})
+	framework.Eventually(t, 20*time.Second, "the bridge task on a fetches the bridge task on b", func() error {
+		return fetchFromTask(hostA, bridgeA, urlBridgeB)
+	})
+	framework.Eventually(t, 20*time.Second, "the bridge task on a fetches the awsvpc task on b by its address", func() error {
+		return fetchFromTask(hostA, bridgeA, urlB)
+	})
+	hostA.deleteTask(bridgeA)
+	hostB.deleteTask(bridgeB)
+}
+
 func webTaskDef() ecsv1.TaskDefinitionSpec {
 	web := container("web", "httpd", "-f", "-p", fmt.Sprint(mhWebPort), "-h", "/www")
 	web.PortMappings = []ecsv1.PortMapping{{ContainerPort: mhWebPort, Protocol: ecsv1.ProtocolTCP}}
@@ -259,6 +305,79 @@ func TestMultiHost(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { testMultiHost(t, tc.routing, tc.routed) })
 	}
+	t.Run("a CNI network of the user's with routing none", testUserCNI)
+}
+
+// userCNISubnets are the subnets of the user's CNI network on each host.
+var userCNISubnets = map[string]string{"a": "10.251.1.0/24", "b": "10.251.2.0/24"}
+
+// withCNIConfDir gives the agent its --cni-conf-dir.
+func withCNIConfDir(dir string) nodeOption {
+	return func(_ *node, args *[]string) { *args = append(*args, "--cni-conf-dir", dir) }
+}
+
+// userConfList writes a conflist for host h as a user's own network would
+// be set up: the reference bridge plugin on a bridge of its own, with
+// host-local addresses from that host's subnet and no masquerading.
+func userConfList(t *testing.T, h string) string {
+	t.Helper()
+	dir := t.TempDir()
+	dataDir := filepath.Join("/run", "lstest-usernet-"+h) // host-local's leases
+	t.Cleanup(func() { _ = os.RemoveAll(dataDir) })
+	conf := fmt.Sprintf(`{"cniVersion": "1.0.0", "name": "usernet", "plugins": [
+  {"type": "bridge", "bridge": "lsu-%[1]s0", "isGateway": true, "ipMasq": false,
+   "ipam": {"type": "host-local", "dataDir": %[2]q, "ranges": [[{"subnet": %[3]q}]], "routes": [{"dst": "0.0.0.0/0"}]}}
+]}`, h, dataDir, userCNISubnets[h])
+	if err := os.WriteFile(filepath.Join(dir, "10-usernet.conflist"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// testUserCNI hands awsvpc addressing to a CNI network of the user's
+// (taskNetwork.cniConfig) that routes its subnets itself (routing: none):
+// the agents take the addresses the plugin gives, add no routes of their
+// own, and tasks reach each other across hosts through the user's routes.
+func testUserCNI(t *testing.T) {
+	ctx := t.Context()
+	tp := newTopology(t, "lsm-u2", false)
+	cluster := "mh-usercni"
+	cl := &ecsv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: cluster}, Spec: ecsv1.ClusterSpec{
+		TaskNetwork: ecsv1.TaskNetwork{CIDR: mhTaskNetwork, InstanceMaskSize: 24, Routing: ecsv1.TaskRoutingNone, CNIConfig: "usernet"}}}
+	if err := env.Client.Create(ctx, cl); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), cl) })
+	hostA := newNode(t, "lsm-u2-a", inHostNetNS(tp.hosts["a"].NetNS), inCluster(cluster), withCNIConfDir(userConfList(t, "a")))
+	hostB := newNode(t, "lsm-u2-b", inHostNetNS(tp.hosts["b"].NetNS), inCluster(cluster), withCNIConfDir(userConfList(t, "b")))
+	// The user's network routes each host's subnet to it (here static
+	// routes; Calico's BGP or a VPC route table in real life).
+	run(t, "ip", inNS(filepath.Base(tp.hosts["a"].NetNS), "ip", "route", "add", userCNISubnets["b"], "via", tp.hosts["b"].Addr)...)
+	run(t, "ip", inNS(filepath.Base(tp.hosts["b"].NetNS), "ip", "route", "add", userCNISubnets["a"], "via", tp.hosts["a"].Addr)...)
+
+	taskA := hostA.wait(hostA.task("web-a", webTaskDef()), 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
+	taskB := hostB.wait(hostB.task("web-b", webTaskDef()), 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
+	for h, task := range map[string]*ecsv1.Task{"a": taskA, "b": taskB} {
+		_, subnet, _ := net.ParseCIDR(userCNISubnets[h])
+		if ip := net.ParseIP(taskAddr(task)); ip == nil || !subnet.Contains(ip) {
+			t.Errorf("task on %s has address %q, want one of the user's network %s", h, taskAddr(task), subnet)
+		}
+	}
+	urlA, urlB := fmt.Sprintf("http://%s:%d/", taskAddr(taskA), mhWebPort), fmt.Sprintf("http://%s:%d/", taskAddr(taskB), mhWebPort)
+	framework.Eventually(t, 20*time.Second, "task on a fetches from the task on b through the user's routes", func() error {
+		return fetchFromTask(hostA, taskA, urlB)
+	})
+	framework.Eventually(t, 20*time.Second, "task on b fetches from the task on a", func() error {
+		return fetchFromTask(hostB, taskB, urlA)
+	})
+	framework.Eventually(t, 20*time.Second, "host a fetches the task on b", func() error { return fetchFromHost(tp.hosts["a"], urlB) })
+	// routing none: the agents have added no route of their own (they
+	// have had their instances' subnets and hosts' addresses all along).
+	for _, h := range []string{"a", "b"} {
+		if r := routesOn(t, tp.hosts[h]); r != "" {
+			t.Errorf("routes of the agent on %s with routing none: %q, want none", h, r)
+		}
+	}
 }
 
 func testMultiHost(t *testing.T, routing ecsv1.TaskRouting, routed bool) {
@@ -303,6 +422,8 @@ func testMultiHost(t *testing.T, routing ecsv1.TaskRouting, routed bool) {
 			framework.Eventually(t, 20*time.Second, "host "+h+" fetches "+u, func() error { return fetchFromHost(tp.hosts[h], u) })
 		}
 	}
+	checkBridgeAcrossHosts(t, tp, hostA, hostB, taskA, urlB)
+
 	// A Service whose two tasks are spread over both hosts: each task
 	// answers from each host.
 	svc := &ecsv1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: hostA.NS, Name: "web"}, Spec: ecsv1.ServiceSpec{
@@ -355,9 +476,11 @@ func testMultiHost(t *testing.T, routing ecsv1.TaskRouting, routed bool) {
 	if ra := routesOn(t, tp.hosts["a"]); !strings.Contains(ra, cidrB) {
 		t.Errorf("routes on a with its agent down: %q, want %s kept", ra, cidrB)
 	}
-	if err := fetchFromTask(hostA, taskA, urlB); err != nil {
-		t.Errorf("with the agent down: %v", err)
-	}
+	// Retried, as every fetch here is (a loaded machine can drop a first
+	// SYN): with the agent dead, nothing can have repaired anything.
+	framework.Eventually(t, 15*time.Second, "with the agent on a down, its task fetches from the task on b", func() error {
+		return fetchFromTask(hostA, taskA, urlB)
+	})
 	hostA.startAgent()
 	framework.Eventually(t, 30*time.Second, "the restarted agent on a is connected and the task on b reachable", func() error {
 		if ra := routesOn(t, tp.hosts["a"]); !strings.Contains(ra, cidrB) {
