@@ -124,6 +124,15 @@ const (
 	ReasonRevisionDeleteInProgress = "DeleteInProgress"
 )
 
-// StoppedReasonFailedHealthChecks is the stoppedReason of a task its
-// Service replaced because its health checks failed (ECS wording).
-const StoppedReasonFailedHealthChecks = "Task failed container health checks"
+// Stopped reasons (Task status.stoppedReason) of the stops that have a
+// fixed one, in ECS's words.
+const (
+	// StoppedReasonFailedHealthChecks: its Service replaced it because its
+	// health checks failed.
+	StoppedReasonFailedHealthChecks = "Task failed container health checks"
+	// StoppedReasonByUser: stopped on request with no reason given.
+	StoppedReasonByUser = "Task stopped by user"
+	// StoppedReasonInstanceLost: its instance's agent was gone past the
+	// grace period and the instance-lost timeout.
+	StoppedReasonInstanceLost = "Container instance lost"
+)

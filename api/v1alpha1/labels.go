@@ -49,3 +49,13 @@ const (
 	// DefaultClusterName is the Cluster used when spec.cluster is omitted.
 	DefaultClusterName = "default"
 )
+
+// ClusterName is the Cluster that spec.cluster names: name, or
+// DefaultClusterName when it is empty (an object read before the API
+// server's defaulting, or built in memory).
+func ClusterName(name string) string {
+	if name == "" {
+		return DefaultClusterName
+	}
+	return name
+}

@@ -90,6 +90,8 @@ const (
 )
 
 // TaskSpec is an ECS RunTask (or StartTask, with containerInstance set).
+// +kubebuilder:validation:XValidation:rule="!has(self.stop) || self.desiredStatus == 'STOPPED'",message="stop needs desiredStatus: STOPPED"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.stop) || (has(self.stop) && self.stop == oldSelf.stop)",message="stop is immutable once set"
 type TaskSpec struct {
 	// cluster the task runs in. Immutable.
 	// +optional
@@ -114,6 +116,13 @@ type TaskSpec struct {
 	// +kubebuilder:default=RUNNING
 	// +kubebuilder:validation:XValidation:rule="oldSelf != 'STOPPED' || self == 'STOPPED'",message="a stopped task cannot be started again: create a new Task"
 	DesiredStatus DesiredStatus `json:"desiredStatus,omitempty"`
+	// stop says who asks the task to stop and why (ECS StopTask's reason),
+	// with desiredStatus STOPPED. The agent records it as status.stopCode
+	// and status.stoppedReason unless the task stopped by itself first.
+	// Without it, a stop is UserInitiated, "Task stopped by user".
+	// Immutable once set.
+	// +optional
+	Stop *TaskStop `json:"stop,omitempty"`
 	// startedBy is a free-form tag, e.g. the deployment id of a Service.
 	// Immutable.
 	// +optional
@@ -145,6 +154,54 @@ type TaskSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	ContainerInstance string `json:"containerInstance,omitempty"`
+}
+
+// TaskStop is a request to stop a task: who asks, and why.
+type TaskStop struct {
+	// code is UserInitiated (ECS StopTask, the default) or
+	// ServiceSchedulerInitiated (a Service's scale-in, replacement or
+	// deployment).
+	// +optional
+	// +kubebuilder:default=UserInitiated
+	// +kubebuilder:validation:Enum=UserInitiated;ServiceSchedulerInitiated
+	Code StopCode `json:"code,omitempty"`
+	// reason, shown as status.stoppedReason (ECS StopTask's reason).
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Reason string `json:"reason,omitempty"`
+}
+
+// RequestedStop is the stop code and reason of a stop request: spec.stop,
+// else UserInitiated with StoppedReasonByUser (desiredStatus STOPPED set
+// without one, or the Task deleted).
+func (t *Task) RequestedStop() (StopCode, string) {
+	code, reason := StopCodeUserInitiated, StoppedReasonByUser
+	if s := t.Spec.Stop; s != nil {
+		if s.Code != "" {
+			code = s.Code
+		}
+		if s.Reason != "" {
+			reason = s.Reason
+		}
+	}
+	return code, reason
+}
+
+// MarkStopped records that a task stopped at now: lastStatus STOPPED, the
+// stop code and reason unless a stop is recorded already (the first cause
+// wins, as in ECS), stoppingAt when the stop had none, and stoppedAt. The
+// manager stamps with it the tasks no agent will report on (stopped before
+// they were bound, or on a lost instance); an agent reports every phase of
+// its tasks' stops itself.
+func (st *TaskStatus) MarkStopped(code StopCode, reason string, now metav1.Time) {
+	st.LastStatus = TaskStopped
+	if st.StopCode == "" {
+		st.StopCode, st.StoppedReason = code, reason
+	}
+	if st.StoppingAt == nil {
+		st.StoppingAt = &now
+	}
+	st.StoppedAt = &now
 }
 
 // TaskOverride changes container settings for one task.

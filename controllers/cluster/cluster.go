@@ -52,6 +52,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/internal/kube"
 )
 
 // Index names of the manager's field indexes.
@@ -74,20 +75,13 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 		return err
 	}
 	if err := fi.IndexField(ctx, &ecsv1.Task{}, IndexTaskCluster, func(o client.Object) []string {
-		return []string{clusterOf(o.(*ecsv1.Task).Spec.Cluster)}
+		return []string{ecsv1.ClusterName(o.(*ecsv1.Task).Spec.Cluster)}
 	}); err != nil {
 		return err
 	}
 	return fi.IndexField(ctx, &ecsv1.ContainerInstance{}, IndexInstanceCluster, func(o client.Object) []string {
-		return []string{clusterOf(o.(*ecsv1.ContainerInstance).Spec.Cluster)}
+		return []string{ecsv1.ClusterName(o.(*ecsv1.ContainerInstance).Spec.Cluster)}
 	})
-}
-
-func clusterOf(name string) string {
-	if name == "" {
-		return ecsv1.DefaultClusterName
-	}
-	return name
 }
 
 // Reconciler reconciles one Cluster and its instances.
@@ -110,7 +104,7 @@ type Reconciler struct {
 // SetupWithManager registers the reconciler.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	toCluster := func(name string) []reconcile.Request {
-		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: clusterOf(name)}}}
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: ecsv1.ClusterName(name)}}}
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("cluster").
@@ -242,13 +236,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			if !st.Connected() && ci.Status.Connected() {
 				r.event(ci, corev1.EventTypeWarning, "AgentDisconnected", fmt.Sprintf("Container instance %s: the agent has not renewed its lease since %s", ci.Name, since.Format(time.RFC3339)))
 			}
-			patch := client.MergeFromWithOptions(ci.DeepCopy(), client.MergeFromWithOptimisticLock{})
+			orig := ci.DeepCopy()
 			ci.Status = *st
-			if err := r.Client.Status().Patch(ctx, ci, patch); err != nil {
-				if apierrors.IsConflict(err) {
-					return ctrl.Result{RequeueAfter: time.Millisecond}, nil
-				}
-				return ctrl.Result{}, err
+			if _, err := kube.PatchStatus(ctx, r.Client, orig, ci); err != nil {
+				return kube.Result(ctrl.Result{}, err)
 			}
 		}
 
@@ -266,7 +257,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			continue
 		}
 		if err := r.releaseLostTasks(ctx, ci, byInstance[ci.Name]); err != nil {
-			return ctrl.Result{}, err
+			return kube.Result(ctrl.Result{}, err)
 		}
 	}
 
@@ -287,7 +278,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	for _, s := range services.Items {
-		if clusterOf(s.Spec.Cluster) == cl.Name && s.DeletionTimestamp == nil {
+		if ecsv1.ClusterName(s.Spec.Cluster) == cl.Name && s.DeletionTimestamp == nil {
 			total.ActiveServicesCount++
 		}
 	}
@@ -295,10 +286,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	setClusterConditions(cl, &total, subnetErr, now)
 	total.ObservedGeneration = cl.Generation
 	if !apiequality.Semantic.DeepEqual(&total, &cl.Status) {
-		patch := client.MergeFrom(cl.DeepCopy())
+		orig := cl.DeepCopy()
 		cl.Status = total
-		if err := r.Client.Status().Patch(ctx, cl, patch); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
+		if _, err := kube.PatchStatus(ctx, r.Client, orig, cl); err != nil {
+			return kube.Result(ctrl.Result{}, err)
 		}
 	}
 	return ctrl.Result{RequeueAfter: requeue}, nil
@@ -405,27 +396,20 @@ func (r *Reconciler) releaseLostTasks(ctx context.Context, ci *ecsv1.ContainerIn
 		}
 		log.Info("Stopping the task of a lost container instance", "task", client.ObjectKeyFromObject(t), "instance", ci.Name)
 		before := t.DeepCopy()
-		patch := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
 		now := metav1.NewTime(r.Clock.Now())
-		t.Status.LastStatus = ecsv1.TaskStopped
-		t.Status.StopCode = ecsv1.StopCodeInfrastructureHealth
-		t.Status.StoppedReason = "Container instance lost"
+		// The loss is why it stopped, whatever stop was under way.
+		t.Status.StopCode, t.Status.StoppedReason = "", ""
+		t.Status.MarkStopped(ecsv1.StopCodeInfrastructureHealth, ecsv1.StoppedReasonInstanceLost, now)
 		t.Status.HealthStatus = ecsv1.HealthUnknown
-		if t.Status.StoppingAt == nil {
-			t.Status.StoppingAt = &now
-		}
-		t.Status.StoppedAt = &now
 		ecsv1.SetTaskConditions(before, &t.Status, nil, now.Time)
 		t.Status.ObservedGeneration = t.Generation
-		if err := r.Client.Status().Patch(ctx, t, patch); err != nil {
-			return client.IgnoreNotFound(err)
+		if _, err := kube.PatchStatus(ctx, r.Client, before, t); err != nil {
+			return err
 		}
-		if controllerutil.ContainsFinalizer(t, ecsv1.FinalizerAgent) {
-			p := client.MergeFrom(t.DeepCopy())
-			controllerutil.RemoveFinalizer(t, ecsv1.FinalizerAgent)
-			if err := r.Client.Patch(ctx, t, p); err != nil {
-				return client.IgnoreNotFound(err)
-			}
+		orig := t.DeepCopy()
+		controllerutil.RemoveFinalizer(t, ecsv1.FinalizerAgent)
+		if _, err := kube.Patch(ctx, r.Client, orig, t); err != nil {
+			return err
 		}
 		r.event(t, corev1.EventTypeWarning, string(ecsv1.StopCodeInfrastructureHealth),
 			fmt.Sprintf("Task stopped: Container instance %s lost", ci.Name))

@@ -108,7 +108,7 @@ func (p *pass) newTask(ctx context.Context, c createReq, taken map[string]bool) 
 			taken[cand] = true // someone else's task
 		}
 	}
-	cl := clusterOf(p.svc.Spec.Cluster)
+	cl := ecsv1.ClusterName(p.svc.Spec.Cluster)
 	task := &ecsv1.Task{
 		ObjectMeta: metav1.ObjectMeta{Namespace: p.svc.Namespace, Name: name, Labels: map[string]string{
 			ecsv1.LabelService:    p.svc.Name,
@@ -132,28 +132,18 @@ func (p *pass) newTask(ctx context.Context, c createReq, taken map[string]bool) 
 	return task, nil
 }
 
-// stopTask stops a task as ECS StopTask does: its stop code and reason
-// first (status.stopCode and status.stoppedReason, which the agent keeps:
-// it only writes its own when they are empty — ECS also shows a stopped
-// reason as soon as a task is asked to stop), then
-// spec.desiredStatus: STOPPED. A pass that finds the stop code without the
-// desiredStatus completes the stop.
+// stopTask stops a task as ECS StopTask does, in one write to the Task's
+// spec (the Service owns its tasks): desiredStatus STOPPED with the stop
+// request (spec.stop: the code and the reason). The agent records them in
+// status as it stops the task; the Service never writes a Task's status.
 func (r *Reconciler) stopTask(ctx context.Context, t *ecsv1.Task, code ecsv1.StopCode, reason string) error {
-	if t.Status.StopCode == "" && t.Status.LastStatus != ecsv1.TaskStopped {
-		orig := t.DeepCopy()
-		t.Status.StopCode, t.Status.StoppedReason = code, reason
-		if err := r.Client.Status().Patch(ctx, t, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-			return client.IgnoreNotFound(err)
-		}
+	if t.Spec.DesiredStatus == ecsv1.DesiredStopped || t.DeletionTimestamp != nil || t.Status.LastStatus == ecsv1.TaskStopped {
+		return nil
 	}
-	if t.Spec.DesiredStatus != ecsv1.DesiredStopped && t.DeletionTimestamp == nil {
-		orig := t.DeepCopy()
-		t.Spec.DesiredStatus = ecsv1.DesiredStopped
-		if err := r.Client.Patch(ctx, t, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-			return client.IgnoreNotFound(err)
-		}
-	}
-	return nil
+	orig := t.DeepCopy()
+	t.Spec.DesiredStatus = ecsv1.DesiredStopped
+	t.Spec.Stop = &ecsv1.TaskStop{Code: code, Reason: reason}
+	return client.IgnoreNotFound(r.Client.Patch(ctx, t, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})))
 }
 
 // finish runs once the status is written: it marks the failures just

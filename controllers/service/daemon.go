@@ -61,7 +61,7 @@ func (p *pass) computeEligible(ctx context.Context) error {
 	groups := map[string]map[string]int{}
 	if len(exprs) > 0 {
 		var tasks ecsv1.TaskList
-		if err := p.r.Client.List(ctx, &tasks, client.MatchingFields{cluster.IndexTaskCluster: clusterOf(p.svc.Spec.Cluster)}); err != nil {
+		if err := p.r.Client.List(ctx, &tasks, client.MatchingFields{cluster.IndexTaskCluster: ecsv1.ClusterName(p.svc.Spec.Cluster)}); err != nil {
 			return err
 		}
 		for i := range tasks.Items {

@@ -55,7 +55,7 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 		return fmt.Errorf("indexing Services by %s: %w", IndexServiceFamily, err)
 	}
 	if err := fi.IndexField(ctx, &ecsv1.Service{}, IndexServiceCluster, func(o client.Object) []string {
-		return []string{clusterOf(o.(*ecsv1.Service).Spec.Cluster)}
+		return []string{ecsv1.ClusterName(o.(*ecsv1.Service).Spec.Cluster)}
 	}); err != nil {
 		return fmt.Errorf("indexing Services by %s: %w", IndexServiceCluster, err)
 	}
@@ -93,8 +93,8 @@ func (r *Reconciler) servicesOfFamily(ctx context.Context, o client.Object) []re
 func (r *Reconciler) servicesOfCluster(ctx context.Context, o client.Object) []reconcile.Request {
 	ci := o.(*ecsv1.ContainerInstance)
 	var list ecsv1.ServiceList
-	if err := r.Client.List(ctx, &list, client.MatchingFields{IndexServiceCluster: clusterOf(ci.Spec.Cluster)}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Cannot list the Services of a cluster", "cluster", clusterOf(ci.Spec.Cluster))
+	if err := r.Client.List(ctx, &list, client.MatchingFields{IndexServiceCluster: ecsv1.ClusterName(ci.Spec.Cluster)}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Cannot list the Services of a cluster", "cluster", ecsv1.ClusterName(ci.Spec.Cluster))
 		return nil
 	}
 	return requests(list.Items)

@@ -64,9 +64,6 @@ const (
 	// expectationsTimeout bounds how long a pass waits for the cache to
 	// show the Reconciler's own writes.
 	expectationsTimeout = 30 * time.Second
-	// conflictRetry is how soon a pass that lost an optimistic-locking
-	// race (409) runs again.
-	conflictRetry = 50 * time.Millisecond
 	// unplaceableEventInterval is how often the same "unable to place"
 	// Event is repeated while it stays true.
 	unplaceableEventInterval = 5 * time.Minute
@@ -93,11 +90,6 @@ const (
 	// EventRevisionNotFound: the task definition cannot be resolved.
 	EventRevisionNotFound = ecsv1.ReasonRevisionNotFound
 )
-
-// StoppedReasonUnhealthy is the stoppedReason of a task the service
-// replaces because its health checks fail (ECS wording). Such a task
-// counts as failed for the circuit breaker.
-const StoppedReasonUnhealthy = "Task failed container health checks"
 
 // scalingReason is the stoppedReason of a task the service scheduler
 // stops (scale in, rolling replacement, draining), in ECS wording.
@@ -204,10 +196,3 @@ func serviceGroup(name string) string { return "service:" + name }
 // selectorOf is the label selector of a Service's tasks, for the scale
 // subresource.
 func selectorOf(name string) string { return ecsv1.LabelService + "=" + name }
-
-func clusterOf(name string) string {
-	if name == "" {
-		return ecsv1.DefaultClusterName
-	}
-	return name
-}

@@ -211,7 +211,7 @@ func (p *pass) revisionStalled(ctx context.Context, ref ecsv1.TaskDefinitionRef)
 // observeInstances lists the ContainerInstances of the Service's Cluster.
 func (p *pass) observeInstances(ctx context.Context) error {
 	var list ecsv1.ContainerInstanceList
-	if err := p.r.Client.List(ctx, &list, client.MatchingFields{cluster.IndexInstanceCluster: clusterOf(p.svc.Spec.Cluster)}); err != nil {
+	if err := p.r.Client.List(ctx, &list, client.MatchingFields{cluster.IndexInstanceCluster: ecsv1.ClusterName(p.svc.Spec.Cluster)}); err != nil {
 		return err
 	}
 	p.instances = make(map[string]*ecsv1.ContainerInstance, len(list.Items))
@@ -263,6 +263,8 @@ func (p *pass) classify(ctx context.Context, tasks []*ecsv1.Task) error {
 		if !ti.stopped {
 			ti.stopping = t.Spec.DesiredStatus == ecsv1.DesiredStopped || t.DeletionTimestamp != nil || t.Status.StopCode != "" ||
 				ecsv1.PhaseIndex(t.Status.LastStatus) > ecsv1.PhaseIndex(ecsv1.TaskRunning)
+			// A stop a manager before spec.stop existed began (status
+			// first, then desiredStatus) and did not finish.
 			ti.finishStop = t.Spec.DesiredStatus != ecsv1.DesiredStopped && t.DeletionTimestamp == nil &&
 				t.Status.StopCode == ecsv1.StopCodeServiceSchedulerInitiated
 		}
@@ -353,7 +355,7 @@ func (p *pass) failed(ctx context.Context, ti *taskInfo) (bool, error) {
 	case ecsv1.StopCodeUserInitiated, ecsv1.StopCodeInfrastructureHealth:
 		return false, nil
 	case ecsv1.StopCodeServiceSchedulerInitiated:
-		return ti.t.Status.StoppedReason == StoppedReasonUnhealthy, nil
+		return ti.t.Status.StoppedReason == ecsv1.StoppedReasonFailedHealthChecks, nil
 	}
 	ri, err := p.revision(ctx, p.revisionOf(ti))
 	if err != nil {

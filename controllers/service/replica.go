@@ -105,7 +105,7 @@ func (p *pass) planCommon() {
 	for _, ti := range p.liveTasks() {
 		if ti.unhealthy {
 			p.log.Info("Replacing a task that fails its health checks", "task", ti.t.Name)
-			p.stop(ti, ecsv1.StopCodeServiceSchedulerInitiated, StoppedReasonUnhealthy)
+			p.stop(ti, ecsv1.StopCodeServiceSchedulerInitiated, ecsv1.StoppedReasonFailedHealthChecks)
 		}
 	}
 }

@@ -57,6 +57,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/internal/kube"
 )
 
 // Reconciler reconciles Services.
@@ -217,13 +218,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if svc.DeletionTimestamp == nil && !controllerutil.ContainsFinalizer(svc, ecsv1.FinalizerServiceDrain) {
 		log.Info("Adding the drain finalizer")
 		rv := svc.ResourceVersion
-		patch := client.MergeFromWithOptions(svc.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		orig := svc.DeepCopy()
 		controllerutil.AddFinalizer(svc, ecsv1.FinalizerServiceDrain)
-		if err := r.Client.Patch(ctx, svc, patch); err != nil {
-			if apierrors.IsConflict(err) {
-				return ctrl.Result{RequeueAfter: conflictRetry}, nil
-			}
-			return ctrl.Result{}, client.IgnoreNotFound(err)
+		if _, err := kube.Patch(ctx, r.Client, orig, svc); err != nil {
+			return kube.Result(ctrl.Result{}, err)
 		}
 		r.expectServiceWrite(req.NamespacedName, rv)
 	}
@@ -238,24 +236,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	p.buildStatus(err)
 	if perr := p.patchStatus(ctx); perr != nil {
-		if apierrors.IsConflict(perr) {
+		if kube.IsConflict(perr) {
 			log.V(1).Info("Service changed meanwhile: reconciling again")
-			return ctrl.Result{RequeueAfter: conflictRetry}, nil
 		}
-		return ctrl.Result{}, errors.Join(err, perr)
+		return kube.Result(ctrl.Result{}, errors.Join(err, perr))
 	}
 	p.emitDeferred()
 	// The status holds the failures just counted: mark them even when the
 	// pass failed, or the next pass would count them again.
 	err = errors.Join(err, p.finish(ctx))
-	if err != nil {
-		if isConflict(err) {
-			log.V(1).Info("A task changed meanwhile: reconciling again", "error", err.Error())
-			return ctrl.Result{RequeueAfter: conflictRetry}, nil
-		}
-		return ctrl.Result{}, err
+	if kube.IsConflict(err) {
+		log.V(1).Info("A task changed meanwhile: reconciling again", "error", err.Error())
 	}
-	return ctrl.Result{RequeueAfter: p.requeue}, nil
+	return kube.Result(ctrl.Result{RequeueAfter: p.requeue}, err)
 }
 
 // run computes and carries out the pass, phase by phase.
@@ -312,42 +305,15 @@ func (p *pass) computeDesired(ctx context.Context) error {
 // patchStatus writes the status once, with a merge patch from the object
 // read and optimistic locking.
 func (p *pass) patchStatus(ctx context.Context) error {
-	if equalStatus(&p.svc.Status, p.st) {
-		return nil
-	}
 	rv := p.svc.ResourceVersion
 	updated := p.svc.DeepCopy()
 	updated.Status = *p.st
-	if err := p.r.Client.Status().Patch(ctx, updated, client.MergeFromWithOptions(p.svc, client.MergeFromWithOptimisticLock{})); err != nil {
-		return client.IgnoreNotFound(err)
+	if wrote, err := kube.PatchStatus(ctx, p.r.Client, p.svc, updated); err != nil || !wrote {
+		return err
 	}
 	p.r.expectServiceWrite(p.key, rv)
 	p.svc.ResourceVersion = updated.ResourceVersion
 	return nil
-}
-
-func isConflict(err error) bool {
-	for _, e := range unwrapAll(err) {
-		if apierrors.IsConflict(e) {
-			return true
-		}
-	}
-	return false
-}
-
-// unwrapAll flattens joined errors.
-func unwrapAll(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, unwrapAll(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }
 
 // forget drops what the Reconciler remembers of a deleted Service.

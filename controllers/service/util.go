@@ -17,13 +17,10 @@ limitations under the License.
 package service
 
 import (
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 )
-
-func equalStatus(a, b *ecsv1.ServiceStatus) bool { return apiequality.Semantic.DeepEqual(a, b) }
 
 // metav1IsControlledBy reports whether the Service controls the task.
 func metav1IsControlledBy(t *ecsv1.Task, svc *ecsv1.Service) bool {

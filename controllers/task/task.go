@@ -192,7 +192,8 @@ func (r *Reconciler) reconcileTask(ctx context.Context, task *ecsv1.Task, st *ec
 	log := ctrl.LoggerFrom(ctx)
 	if task.Spec.DesiredStatus == ecsv1.DesiredStopped && task.Spec.ContainerInstance == "" {
 		// Never reached an instance: nothing to clean up.
-		r.stopUnbound(st, ecsv1.StopCodeUserInitiated, "Task stopped by user")
+		code, reason := task.RequestedStop()
+		r.stopUnbound(st, code, reason)
 		return ctrl.Result{}, nil
 	}
 	// 1. Resolve the revision.
@@ -318,12 +319,7 @@ func (r *Reconciler) handOver(task *ecsv1.Task, st *ecsv1.TaskStatus, msg string
 
 // stopUnbound stops a task that never reached an instance.
 func (r *Reconciler) stopUnbound(st *ecsv1.TaskStatus, code ecsv1.StopCode, reason string) {
-	now := metav1.NewTime(r.Clock.Now())
-	st.LastStatus = ecsv1.TaskStopped
-	if st.StopCode == "" {
-		st.StopCode, st.StoppedReason = code, reason
-	}
-	st.StoppingAt, st.StoppedAt = &now, &now
+	st.MarkStopped(code, reason, metav1.NewTime(r.Clock.Now()))
 }
 
 // setConditions sets the Ready condition the manager owns while it
@@ -362,7 +358,7 @@ func (r *Reconciler) bindMetadata(ctx context.Context, task *ecsv1.Task, rev *ec
 	if task.Labels == nil {
 		task.Labels = map[string]string{}
 	}
-	task.Labels[ecsv1.LabelCluster] = clusterName(task)
+	task.Labels[ecsv1.LabelCluster] = ecsv1.ClusterName(task.Spec.Cluster)
 	task.Labels[ecsv1.LabelFamily] = rev.Spec.Family
 	task.Labels[ecsv1.LabelRevision] = strconv.Itoa(int(rev.Spec.Revision))
 	task.Labels[ecsv1.LabelContainerInstance] = instance
@@ -396,13 +392,6 @@ func mapsEqual(a, b map[string]string) bool {
 		}
 	}
 	return true
-}
-
-func clusterName(t *ecsv1.Task) string {
-	if t.Spec.Cluster == "" {
-		return ecsv1.DefaultClusterName
-	}
-	return t.Spec.Cluster
 }
 
 // resolveError is a revision the task can never use.
@@ -493,7 +482,7 @@ func (r *Reconciler) resolve(ctx context.Context, task *ecsv1.Task, st *ecsv1.Ta
 // snapshot builds the scheduler's view of the task's cluster: its
 // instances, the tasks bound to them, and the binds not yet in the cache.
 func (r *Reconciler) snapshot(ctx context.Context, task *ecsv1.Task) (*scheduler.Snapshot, error) {
-	name := clusterName(task)
+	name := ecsv1.ClusterName(task.Spec.Cluster)
 	cl := &ecsv1.Cluster{}
 	policy := scheduler.Policy{}
 	if err := r.Client.Get(ctx, client.ObjectKey{Name: name}, cl); err == nil {
@@ -576,7 +565,7 @@ func (r *Reconciler) retain(ctx context.Context, task *ecsv1.Task) (ctrl.Result,
 	}
 	retention := 24 * time.Hour
 	cl := &ecsv1.Cluster{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Name: clusterName(task)}, cl); err == nil && cl.Spec.StoppedTaskRetention != nil {
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: ecsv1.ClusterName(task.Spec.Cluster)}, cl); err == nil && cl.Spec.StoppedTaskRetention != nil {
 		retention = cl.Spec.StoppedTaskRetention.Duration
 	}
 	stoppedAt := task.CreationTimestamp.Time

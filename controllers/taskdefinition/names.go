@@ -16,8 +16,6 @@ limitations under the License.
 
 package taskdefinition
 
-import "time"
-
 // Names of the objects, annotations and field indexes of this package.
 const (
 	// CounterConfigMapName is the ConfigMap, one per namespace, that holds
@@ -97,7 +95,3 @@ const (
 	// EventDeleted: a deleted revision's finalizer was removed.
 	EventDeleted = "Deleted"
 )
-
-// conflictRetry is how soon a pass that lost an optimistic-locking race
-// (409), or that read a cache older than the API server, runs again.
-const conflictRetry = 200 * time.Millisecond

@@ -22,8 +22,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -34,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/internal/kube"
 )
 
 // RevisionReconciler keeps TaskDefinitionRevisions' finalizer and status:
@@ -73,11 +72,10 @@ func (r *RevisionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	} else {
 		err = r.reconcileDeletion(ctx, rev)
 	}
-	if apierrors.IsConflict(err) {
+	if kube.IsConflict(err) {
 		ctrl.LoggerFrom(ctx).V(1).Info("Lost a race with another writer, retrying", "reason", err.Error())
-		return ctrl.Result{RequeueAfter: conflictRetry}, nil
 	}
-	return ctrl.Result{}, err
+	return kube.Result(ctrl.Result{}, err)
 }
 
 // reconcileLive makes sure a live revision carries the finalizer and a
@@ -87,8 +85,8 @@ func (r *RevisionReconciler) reconcileLive(ctx context.Context, rev *ecsv1.TaskD
 	if !controllerutil.ContainsFinalizer(rev, ecsv1.FinalizerRevisionInUse) {
 		base := rev.DeepCopy()
 		controllerutil.AddFinalizer(rev, ecsv1.FinalizerRevisionInUse)
-		if err := r.Client.Patch(ctx, rev, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-			return client.IgnoreNotFound(err)
+		if _, err := kube.Patch(ctx, r.Client, base, rev); err != nil {
+			return err
 		}
 	}
 	base := rev.DeepCopy()
@@ -97,10 +95,8 @@ func (r *RevisionReconciler) reconcileLive(ctx context.Context, rev *ecsv1.TaskD
 	}
 	rev.Status.ObservedGeneration = rev.Generation
 	setRevisionReady(rev)
-	if equality.Semantic.DeepEqual(rev.Status, base.Status) {
-		return nil
-	}
-	return client.IgnoreNotFound(r.Client.Status().Patch(ctx, rev, client.MergeFrom(base)))
+	_, err := kube.PatchStatus(ctx, r.Client, base, rev)
+	return err
 }
 
 // reconcileDeletion holds a deleted revision while it is in use.
@@ -119,10 +115,9 @@ func (r *RevisionReconciler) reconcileDeletion(ctx context.Context, rev *ecsv1.T
 	rev.Status.Status = ecsv1.RevisionDeleteInProgress
 	rev.Status.ObservedGeneration = rev.Generation
 	setRevisionReady(rev)
-	if !equality.Semantic.DeepEqual(rev.Status, before.Status) {
-		if err := r.Client.Status().Patch(ctx, rev, client.MergeFrom(before)); err != nil {
-			return client.IgnoreNotFound(err)
-		}
+	if wrote, err := kube.PatchStatus(ctx, r.Client, before, rev); err != nil {
+		return err
+	} else if wrote {
 		if inUse && r.Recorder != nil {
 			r.Recorder.Eventf(rev, nil, corev1.EventTypeNormal, EventDeleteInProgress, "Delete",
 				"Task definition %s is DELETE_IN_PROGRESS: still used by %s", ref, describeUsers(tasks, services))

@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/internal/kube"
 )
 
 // Reconciler mints a TaskDefinitionRevision for every new spec of a
@@ -140,11 +141,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.reconcileHistory,
 	} {
 		pr, err := phase(ctx, f)
-		res = soonest(res, pr)
+		res = kube.Soonest(res, pr)
 		if err != nil {
 			if retryable(err) {
 				ctrl.LoggerFrom(ctx).V(1).Info("Lost a race with another writer, retrying", "reason", err.Error())
-				res = soonest(res, ctrl.Result{RequeueAfter: conflictRetry})
+				res = kube.Soonest(res, ctrl.Result{RequeueAfter: kube.ConflictRetry})
 			} else {
 				errs = append(errs, err)
 			}
@@ -153,7 +154,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	clean := len(errs) == 0 && res.IsZero()
 	if err := r.patchStatus(ctx, f, clean); err != nil {
 		if retryable(err) {
-			res = soonest(res, ctrl.Result{RequeueAfter: conflictRetry})
+			res = kube.Soonest(res, ctrl.Result{RequeueAfter: kube.ConflictRetry})
 		} else {
 			errs = append(errs, err)
 		}
@@ -225,7 +226,7 @@ func (r *Reconciler) reconcileRevision(ctx context.Context, f *family) (ctrl.Res
 	}
 	if fresh.UID != f.td.UID || fresh.Generation != f.gen || !fresh.DeletionTimestamp.IsZero() {
 		log.V(1).Info("The cache is behind the API server, retrying", "cachedGeneration", f.gen, "generation", fresh.Generation)
-		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		return ctrl.Result{RequeueAfter: kube.ConflictRetry}, nil
 	}
 	ff, err := observe(ctx, r.APIReader, fresh)
 	if err != nil {
@@ -376,10 +377,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, f *family, clean bool) err
 				"Invalid task definition %s: %s", td.Name, newValid.Message)
 		}
 	}
-	if err := r.Client.Status().Patch(ctx, td, client.MergeFrom(base)); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
+	if _, err := kube.PatchStatus(ctx, r.Client, base, td); err != nil {
 		return fmt.Errorf("patching the status of %s: %w", td.Name, err)
 	}
 	return nil
@@ -469,12 +467,4 @@ func joinMessages(msgs []string) string {
 func retryable(err error) bool {
 	var race errCounterRace
 	return apierrors.IsConflict(err) || errors.As(err, &race)
-}
-
-// soonest keeps the earlier of two requeues.
-func soonest(a, b ctrl.Result) ctrl.Result {
-	if a.RequeueAfter == 0 || (b.RequeueAfter > 0 && b.RequeueAfter < a.RequeueAfter) {
-		return b
-	}
-	return a
 }

@@ -173,7 +173,7 @@ func (t *taskRun) reconcile(ctx context.Context) (ctrl.Result, error) {
 	}
 	switch {
 	case task.DeletionTimestamp != nil || task.Spec.DesiredStatus == ecsv1.DesiredStopped:
-		t.setStopReason(ecsv1.StopCodeUserInitiated, "Task stopped by user")
+		t.setStopReason(task.RequestedStop())
 		return ctrl.Result{}, t.stop(ctx)
 	case ecsv1.PhaseIndex(task.Status.LastStatus) >= ecsv1.PhaseIndex(ecsv1.TaskDeactivating):
 		// A stop began and was interrupted (agent restart): finish it.
@@ -334,7 +334,7 @@ func (t *taskRun) stop(ctx context.Context) error {
 		t.status.StoppingAt = t.now()
 	}
 	if t.status.StopCode == "" {
-		t.setStopReason(ecsv1.StopCodeUserInitiated, "Task stopped by user")
+		t.setStopReason(task.RequestedStop())
 	}
 	// Report DEACTIVATING/STOPPING at once: a stop can take stopTimeout.
 	t.advance(ecsv1.TaskStopping)

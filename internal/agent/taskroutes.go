@@ -116,7 +116,7 @@ func (r *TaskRoutes) Sync(ctx context.Context) error {
 	self := network.Peer{Name: r.Instance, HostAddress: r.HostAddress}
 	for i := range list.Items {
 		ci := &list.Items[i]
-		if clusterOf(ci) != r.Cluster {
+		if ecsv1.ClusterName(ci.Spec.Cluster) != r.Cluster {
 			continue
 		}
 		cidr, _ := netip.ParsePrefix(ci.Status.TaskCIDR)
@@ -137,14 +137,6 @@ func (r *TaskRoutes) Sync(ctx context.Context) error {
 		r.last = summary
 	}
 	return err
-}
-
-// clusterOf is the Cluster an instance joined (spec.cluster, default "default").
-func clusterOf(ci *ecsv1.ContainerInstance) string {
-	if ci.Spec.Cluster == "" {
-		return ecsv1.DefaultClusterName
-	}
-	return ci.Spec.Cluster
 }
 
 func routesSummary(mode string, self network.Peer, peers []network.Peer) string {

@@ -167,11 +167,8 @@ func (a *Agent) syncTask(ctx context.Context, t *ecsv1.Task) {
 	switch {
 	case st.LastStatus == ecsv1.TaskStopped:
 	case stop:
-		st.LastStatus = ecsv1.TaskStopped
-		if st.StopCode == "" {
-			st.StopCode, st.StoppedReason = ecsv1.StopCodeUserInitiated, "Task stopped by user"
-		}
-		st.StoppingAt, st.StoppedAt = &now, &now
+		code, reason := t.RequestedStop()
+		st.MarkStopped(code, reason, now)
 	case st.LastStatus == ecsv1.TaskRunning && a.opts.Fail != nil && a.opts.Fail(t):
 		st.LastStatus = ecsv1.TaskStopped
 		if st.StopCode == "" {
