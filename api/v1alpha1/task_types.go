@@ -163,7 +163,7 @@ type TaskStop struct {
 	// deployment).
 	// +optional
 	// +kubebuilder:default=UserInitiated
-	// +kubebuilder:validation:Enum=UserInitiated;ServiceSchedulerInitiated
+	// +kubebuilder:validation:XValidation:rule="self in ['UserInitiated', 'ServiceSchedulerInitiated']",message="stop.code must be UserInitiated or ServiceSchedulerInitiated: the other stop codes say what happened to the task, not who asked"
 	Code StopCode `json:"code,omitempty"`
 	// reason, shown as status.stoppedReason (ECS StopTask's reason).
 	// +optional

@@ -286,12 +286,15 @@ func (n *node) deleteTask(task *ecsv1.Task) {
 
 // stop asks for the task to stop as ECS StopTask does (desiredStatus
 // STOPPED), waits until it is STOPPED and returns it with the time taken.
-func (n *node) stop(task *ecsv1.Task) (*ecsv1.Task, time.Duration) {
+func (n *node) stop(task *ecsv1.Task, reason string) (*ecsv1.Task, time.Duration) {
 	n.t.Helper()
 	start := time.Now()
 	patch := client.MergeFrom(task.DeepCopy())
 	stopping := task.DeepCopy()
 	stopping.Spec.DesiredStatus = ecsv1.DesiredStopped
+	if reason != "" {
+		stopping.Spec.Stop = &ecsv1.TaskStop{Reason: reason}
+	}
 	if err := env.Client.Patch(n.t.Context(), stopping, patch); err != nil {
 		n.t.Fatal(err)
 	}

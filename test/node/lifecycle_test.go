@@ -150,7 +150,7 @@ func TestAgentCrashRestartsNothing(t *testing.T) {
 		t.Errorf("container %s PID %s before the agent crash, %s after: it was restarted", id, pid, now)
 	}
 	// And it still obeys: stopping it works.
-	n.stop(k)
+	n.stop(k, "")
 }
 
 func TestRestartPolicy(t *testing.T) {
@@ -190,7 +190,7 @@ func TestInitProcess(t *testing.T) {
 	if err != nil || !strings.Contains(out, "/.longshore/init") {
 		t.Fatalf("PID 1 is %q (%v), want the init", out, err)
 	}
-	got, took := n.stop(got)
+	got, took := n.stop(got, "")
 	if took > 15*time.Second {
 		t.Errorf("stop took %s: SIGTERM was not forwarded", took)
 	}
@@ -273,7 +273,7 @@ func TestContainerdRestartIsSurvived(t *testing.T) {
 	if now := n.containerPID(id); now != pid {
 		t.Fatalf("PID %s before the containerd restart, %q after", pid, now)
 	}
-	got, _ = n.stop(got)
+	got, _ = n.stop(got, "")
 	if got.Status.StopCode != ecsv1.StopCodeUserInitiated {
 		t.Errorf("stopCode %q reason %q", got.Status.StopCode, got.Status.StoppedReason)
 	}
@@ -300,7 +300,7 @@ func TestImageStopSignal(t *testing.T) {
 	c.Image, c.StopTimeout = ref, ptr.To[int32](20)
 	task := n.task("stopsig", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, ContainerDefinitions: []ecsv1.ContainerDefinition{c}})
 	got := n.wait(task, 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
-	got, took := n.stop(got)
+	got, took := n.stop(got, "")
 	if took > 10*time.Second {
 		t.Errorf("stop took %s: the image's stop signal was not sent", took)
 	}

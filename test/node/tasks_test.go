@@ -142,11 +142,11 @@ func TestStopHonoursStopTimeout(t *testing.T) {
 	c.StopTimeout = ptr.To[int32](3)
 	task := n.task("stop", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, ContainerDefinitions: []ecsv1.ContainerDefinition{c}})
 	n.wait(task, 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
-	got, took := n.stop(task)
+	got, took := n.stop(task, "maintenance window")
 	if took < 3*time.Second || took > 20*time.Second {
 		t.Errorf("stop took %s, want about the 3s stopTimeout", took)
 	}
-	if got.Status.StopCode != ecsv1.StopCodeUserInitiated || got.Status.StoppedReason != "Task stopped by user" {
+	if got.Status.StopCode != ecsv1.StopCodeUserInitiated || got.Status.StoppedReason != "maintenance window" {
 		t.Errorf("stopCode %q reason %q", got.Status.StopCode, got.Status.StoppedReason)
 	}
 	if ec := got.Status.Containers[0].ExitCode; ec == nil || *ec != 137 {

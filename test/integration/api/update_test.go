@@ -71,6 +71,16 @@ func TestImmutableFieldsAreEnforced(t *testing.T) {
 		{name: "task overrides removed", manifest: bound, change: remove("spec.overrides"), want: "overrides are immutable"},
 		{name: "task placementStrategy", manifest: bound, change: set("spec.placementStrategy", []any{map[string]any{"type": "binpack", "field": "cpu"}}), want: "placementStrategy is immutable"},
 		{name: "task restarted after stop", manifest: bound, before: set("spec.desiredStatus", "STOPPED"), change: set("spec.desiredStatus", "RUNNING"), want: "a stopped task cannot be started again"},
+		{name: "task stop without desiredStatus STOPPED", manifest: bound, change: set("spec.stop", map[string]any{"reason": "why"}), want: "stop needs desiredStatus: STOPPED"},
+		{name: "task stop reason changed", manifest: bound, before: func(u *unstructured.Unstructured) {
+			set("spec.desiredStatus", "STOPPED")(u)
+			set("spec.stop", map[string]any{"reason": "first"})(u)
+		}, change: set("spec.stop.reason", "second"), want: "stop is immutable once set"},
+		{name: "task stop removed", manifest: bound, before: func(u *unstructured.Unstructured) {
+			set("spec.desiredStatus", "STOPPED")(u)
+			set("spec.stop", map[string]any{"reason": "first"})(u)
+		}, change: remove("spec.stop"), want: "stop is immutable once set"},
+		{name: "task stop code", manifest: bound, before: set("spec.desiredStatus", "STOPPED"), change: set("spec.stop", map[string]any{"code": "InfrastructureHealth"}), want: "stop.code must be UserInitiated or ServiceSchedulerInitiated"},
 		{name: "task lastStatus backwards", manifest: bound, status: true, before: set("status.lastStatus", "RUNNING"), change: set("status.lastStatus", "PENDING"), want: "lastStatus cannot move backwards from RUNNING to PENDING"},
 		{name: "revision spec", manifest: revision, change: set("spec.taskDefinition.containerDefinitions", []any{map[string]any{"name": "a", "image": "y", "memory": int64(8)}}), want: "a TaskDefinitionRevision is immutable"},
 		{name: "revision number", manifest: revision, change: set("spec.revision", int64(2)), want: "a TaskDefinitionRevision is immutable"},
@@ -139,6 +149,14 @@ func TestAllowedChanges(t *testing.T) {
 	task.Spec.DesiredStatus = ecsv1.DesiredStopped
 	if err := c.Update(ctx(t), task); err != nil {
 		t.Fatalf("stopping a task: %v", err)
+	}
+	// StopTask's reason may come with the stop or after it, once.
+	task.Spec.Stop = &ecsv1.TaskStop{Reason: "scaling down for the night"}
+	if err := c.Update(ctx(t), task); err != nil {
+		t.Fatalf("giving a stopped task its stop reason: %v", err)
+	}
+	if task.Spec.Stop.Code != ecsv1.StopCodeUserInitiated {
+		t.Errorf("spec.stop.code defaulted to %q, want UserInitiated", task.Spec.Stop.Code)
 	}
 
 	td := &ecsv1.TaskDefinition{}
