@@ -234,7 +234,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		st.ObservedGeneration = ci.Generation
 		if !apiequality.Semantic.DeepEqual(st, &ci.Status) {
 			if !st.Connected() && ci.Status.Connected() {
-				r.event(ci, corev1.EventTypeWarning, "AgentDisconnected", fmt.Sprintf("Container instance %s: the agent has not renewed its lease since %s", ci.Name, since.Format(time.RFC3339)))
+				r.event(ci, corev1.EventTypeWarning, ecsv1.EventAgentDisconnected, fmt.Sprintf("Container instance %s: the agent has not renewed its lease since %s", ci.Name, since.Format(time.RFC3339)))
 			}
 			orig := ci.DeepCopy()
 			ci.Status = *st

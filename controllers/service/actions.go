@@ -48,7 +48,7 @@ func (p *pass) act(ctx context.Context) error {
 		stopped = append(stopped, s.ti.t.Name)
 	}
 	if len(stopped) > 0 {
-		p.event(corev1.EventTypeNormal, EventTasksStopped, "Stop", fmt.Sprintf("%s has stopped %d running tasks: %s.", p.who(), len(stopped), taskList(stopped)))
+		p.event(corev1.EventTypeNormal, ecsv1.EventTasksStopped, "Stop", fmt.Sprintf("%s has stopped %d running tasks: %s.", p.who(), len(stopped), taskList(stopped)))
 	}
 
 	taken := make(map[string]bool, len(p.tasks))
@@ -75,7 +75,7 @@ func (p *pass) act(ctx context.Context) error {
 		started = append(started, task.Name)
 	}
 	if len(started) > 0 {
-		p.event(corev1.EventTypeNormal, EventTasksStarted, "Start", fmt.Sprintf("%s has started %d tasks: %s.", p.who(), len(started), taskList(started)))
+		p.event(corev1.EventTypeNormal, ecsv1.EventTasksStarted, "Start", fmt.Sprintf("%s has started %d tasks: %s.", p.who(), len(started), taskList(started)))
 	}
 	return errors.Join(errs...)
 }

@@ -73,7 +73,7 @@ func (p *pass) reconcileDeployments() {
 	p.log.Info("Starting a new deployment", "deployment", id, "taskDefinition", p.desiredRev, "replaces", parent)
 	p.addPrimary(ecsv1.Deployment{ID: id, TaskDefinition: p.desiredRev,
 		RolloutStateReason: fmt.Sprintf("ECS deployment %s in progress.", id)})
-	p.deferEvent(corev1.EventTypeNormal, EventDeploymentCreated, "Deploy",
+	p.deferEvent(corev1.EventTypeNormal, ecsv1.EventDeploymentCreated, "Deploy",
 		fmt.Sprintf("%s started deployment %s of %s.", p.who(), id, p.desiredRev))
 }
 
@@ -157,7 +157,7 @@ func (p *pass) reconcileRollout() {
 			prim.RolloutState = ecsv1.RolloutCompleted
 			prim.RolloutStateReason = fmt.Sprintf("ECS deployment %s completed.", prim.ID)
 			p.log.Info("Deployment completed", "deployment", prim.ID)
-			p.deferEvent(corev1.EventTypeNormal, EventDeploymentCompleted, "Deploy",
+			p.deferEvent(corev1.EventTypeNormal, ecsv1.EventDeploymentCompleted, "Deploy",
 				fmt.Sprintf("%s deployment %s deployment completed.", p.who(), prim.ID))
 		}
 	}
@@ -189,7 +189,7 @@ func (p *pass) failPrimary(prim *ecsv1.Deployment, rollback bool) {
 	id := prim.ID
 	p.log.Info("Deployment failed: the circuit breaker tripped", "deployment", id, "failedTasks", prim.FailedTasks,
 		"threshold", failureThreshold(p.desired))
-	p.deferEvent(corev1.EventTypeWarning, EventDeploymentFailed, "Deploy",
+	p.deferEvent(corev1.EventTypeWarning, ecsv1.EventDeploymentFailed, "Deploy",
 		fmt.Sprintf("%s deployment %s deployment failed: tasks failed to start.", p.who(), id))
 	if !rollback || p.isRollback(prim) {
 		return
@@ -197,7 +197,7 @@ func (p *pass) failPrimary(prim *ecsv1.Deployment, rollback bool) {
 	target := p.rollbackTarget(id)
 	if target == nil {
 		p.log.Info("No deployment to roll back to: none completed or ran its tasks without failures", "deployment", id)
-		p.deferEvent(corev1.EventTypeWarning, EventRollback, "Rollback",
+		p.deferEvent(corev1.EventTypeWarning, ecsv1.EventRollback, "Rollback",
 			fmt.Sprintf("%s deployment %s cannot roll back: no earlier deployment completed or ran its tasks.", p.who(), id))
 		return
 	}
@@ -207,7 +207,7 @@ func (p *pass) failPrimary(prim *ecsv1.Deployment, rollback bool) {
 	p.log.Info("Rolling back", "deployment", newID, "to", targetID, "taskDefinition", rev)
 	p.addPrimary(ecsv1.Deployment{ID: newID, TaskDefinition: rev,
 		RolloutStateReason: rollbackReasonPrefix + targetID + "."})
-	p.deferEvent(corev1.EventTypeWarning, EventRollback, "Rollback",
+	p.deferEvent(corev1.EventTypeWarning, ecsv1.EventRollback, "Rollback",
 		fmt.Sprintf("%s rolling back to deployment %s.", p.who(), targetID))
 }
 

@@ -69,28 +69,6 @@ const (
 	unplaceableEventInterval = 5 * time.Minute
 )
 
-// Event reasons of the Service controller.
-const (
-	// EventTasksStarted: the service created tasks.
-	EventTasksStarted = "TasksStarted"
-	// EventTasksStopped: the service stopped tasks.
-	EventTasksStopped = "TasksStopped"
-	// EventSteadyState: the service reached a steady state.
-	EventSteadyState = "SteadyState"
-	// EventUnplaceable: a task of the service cannot be placed.
-	EventUnplaceable = ecsv1.ReasonUnplaceable
-	// EventDeploymentCreated: a new PRIMARY deployment.
-	EventDeploymentCreated = "DeploymentCreated"
-	// EventDeploymentCompleted: the primary deployment completed.
-	EventDeploymentCompleted = ecsv1.ReasonDeploymentComplete
-	// EventDeploymentFailed: the circuit breaker failed the deployment.
-	EventDeploymentFailed = ecsv1.ReasonDeploymentFailed
-	// EventRollback: the circuit breaker rolls back.
-	EventRollback = "DeploymentRollback"
-	// EventRevisionNotFound: the task definition cannot be resolved.
-	EventRevisionNotFound = ecsv1.ReasonRevisionNotFound
-)
-
 // scalingReason is the stoppedReason of a task the service scheduler
 // stops (scale in, rolling replacement, draining), in ECS wording.
 func scalingReason(deploymentID string) string {

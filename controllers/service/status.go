@@ -183,10 +183,10 @@ func (p *pass) setConditions(prim *ecsv1.Deployment, steady bool) {
 	was := apimeta.IsStatusConditionTrue(p.svc.Status.Conditions, ecsv1.ConditionSteadyState)
 	if steady && !was {
 		p.log.Info("Service reached a steady state")
-		p.deferEvent(corev1.EventTypeNormal, EventSteadyState, "Reconcile", steadyMsg)
+		p.deferEvent(corev1.EventTypeNormal, ecsv1.EventSteadyState, "Reconcile", steadyMsg)
 	}
-	if p.revProblem != "" && p.r.remember(p.key, EventRevisionNotFound, p.revProblem, p.now) {
-		p.event(corev1.EventTypeWarning, EventRevisionNotFound, "Deploy", fmt.Sprintf("%s cannot deploy: %s.", p.who(), p.revProblem))
+	if p.revProblem != "" && p.r.remember(p.key, ecsv1.EventRevisionNotFound, p.revProblem, p.now) {
+		p.event(corev1.EventTypeWarning, ecsv1.EventRevisionNotFound, "Deploy", fmt.Sprintf("%s cannot deploy: %s.", p.who(), p.revProblem))
 	}
 }
 
@@ -285,9 +285,9 @@ func (p *pass) unplaceableEvents(prim *ecsv1.Deployment) {
 		if c == nil || c.Status != metav1.ConditionFalse || c.Reason != ecsv1.ReasonUnplaceable {
 			continue
 		}
-		if p.r.remember(p.key, EventUnplaceable, c.Message, p.now) {
+		if p.r.remember(p.key, ecsv1.EventUnplaceable, c.Message, p.now) {
 			p.log.Info("Service cannot place a task", "reason", c.Message)
-			p.event(corev1.EventTypeWarning, EventUnplaceable, "Place", p.who()+" "+c.Message)
+			p.event(corev1.EventTypeWarning, ecsv1.EventUnplaceable, "Place", p.who()+" "+c.Message)
 		}
 		return
 	}

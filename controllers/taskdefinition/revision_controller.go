@@ -119,7 +119,7 @@ func (r *RevisionReconciler) reconcileDeletion(ctx context.Context, rev *ecsv1.T
 		return err
 	} else if wrote {
 		if inUse && r.Recorder != nil {
-			r.Recorder.Eventf(rev, nil, corev1.EventTypeNormal, EventDeleteInProgress, "Delete",
+			r.Recorder.Eventf(rev, nil, corev1.EventTypeNormal, ecsv1.EventDeleteInProgress, "Delete",
 				"Task definition %s is DELETE_IN_PROGRESS: still used by %s", ref, describeUsers(tasks, services))
 		}
 	}
@@ -134,7 +134,7 @@ func (r *RevisionReconciler) reconcileDeletion(ctx context.Context, rev *ecsv1.T
 		return client.IgnoreNotFound(err)
 	}
 	if r.Recorder != nil {
-		r.Recorder.Eventf(rev, nil, corev1.EventTypeNormal, EventDeleted, "Delete", "Deleted task definition %s", ref)
+		r.Recorder.Eventf(rev, nil, corev1.EventTypeNormal, ecsv1.EventDeleted, "Delete", "Deleted task definition %s", ref)
 	}
 	return nil
 }

@@ -281,7 +281,7 @@ func (r *Reconciler) reconcileRevision(ctx context.Context, f *family) (ctrl.Res
 	f.revs = append([]*ecsv1.TaskDefinitionRevision{rev}, f.revs...)
 	f.latestHolds, f.maxNumber = true, n
 	if r.Recorder != nil {
-		r.Recorder.Eventf(f.td, rev, corev1.EventTypeNormal, EventRegistered, "Register", "Registered task definition %s", ref)
+		r.Recorder.Eventf(f.td, rev, corev1.EventTypeNormal, ecsv1.EventRegistered, "Register", "Registered task definition %s", ref)
 	}
 	return ctrl.Result{}, r.recordMinted(ctx, f)
 }
@@ -336,7 +336,7 @@ func (r *Reconciler) reconcileHistory(ctx context.Context, f *family) (ctrl.Resu
 			return ctrl.Result{}, fmt.Errorf("deleting revision %s: %w", ref, err)
 		}
 		if r.Recorder != nil {
-			r.Recorder.Eventf(f.td, rev, corev1.EventTypeNormal, EventPruned, "Delete",
+			r.Recorder.Eventf(f.td, rev, corev1.EventTypeNormal, ecsv1.EventPruned, "Delete",
 				"Deleting task definition %s: older than the %d newest unused revisions kept by revisionHistoryLimit", ref, limit)
 		}
 	}
@@ -373,7 +373,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, f *family, clean bool) err
 		oldValid := meta.FindStatusCondition(base.Status.Conditions, ecsv1.ConditionValid)
 		newValid := meta.FindStatusCondition(st.Conditions, ecsv1.ConditionValid)
 		if newValid.Status == metav1.ConditionFalse && (oldValid == nil || oldValid.Status != metav1.ConditionFalse || oldValid.Message != newValid.Message) {
-			r.Recorder.Eventf(td, nil, corev1.EventTypeWarning, EventInvalid, "Validate",
+			r.Recorder.Eventf(td, nil, corev1.EventTypeWarning, ecsv1.EventInvalid, "Validate",
 				"Invalid task definition %s: %s", td.Name, newValid.Message)
 		}
 	}
@@ -385,7 +385,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, f *family, clean bool) err
 
 func setValidCondition(f *family) {
 	c := metav1.Condition{Type: ecsv1.ConditionValid, ObservedGeneration: f.gen,
-		Status: metav1.ConditionTrue, Reason: ReasonSpecValid, Message: "The spec passed the checks the CRD schema cannot express"}
+		Status: metav1.ConditionTrue, Reason: ecsv1.ReasonSpecValid, Message: "The spec passed the checks the CRD schema cannot express"}
 	if len(f.problems) > 0 {
 		msgs := make([]string, len(f.problems))
 		for i, p := range f.problems {
@@ -413,26 +413,26 @@ func setReadyCondition(f *family) {
 		c.Reason = ecsv1.ReasonInvalidSpec
 		c.Message = "No revision is registered for an invalid spec (see the Valid condition); " + newest
 	case f.latestHolds && isActive(latest):
-		c.Status, c.Reason = metav1.ConditionTrue, ReasonRevisionActive
+		c.Status, c.Reason = metav1.ConditionTrue, ecsv1.ReasonRevisionActive
 		c.Message = fmt.Sprintf("Task definition %s is ACTIVE and holds the current spec", refOf(latest))
 	case f.latestHolds:
 		c.Reason = ecsv1.ReasonRevisionNotActive
 		c.Message = fmt.Sprintf("Task definition %s holds the current spec but is %s", refOf(latest), latest.Status.Status)
 	case f.td.Annotations[AnnotationMintedSpecHash] == f.hash:
-		c.Reason = ReasonRevisionDeleted
+		c.Reason = ecsv1.ReasonRevisionDeleted
 		c.Message = "The revision registered for the current spec was deleted and " + newest + ": change the spec to register a new one"
 	default:
-		c.Reason = ReasonRevisionPending
+		c.Reason = ecsv1.ReasonRevisionPending
 		c.Message = "Registering a revision for the current spec; " + newest
 	}
 	conds := &f.td.Status.Conditions
 	meta.SetStatusCondition(conds, c)
 	progress := metav1.Condition{ObservedGeneration: f.gen, Status: metav1.ConditionTrue, Reason: c.Reason, Message: c.Message}
 	switch c.Reason {
-	case ReasonRevisionActive:
+	case ecsv1.ReasonRevisionActive:
 		meta.RemoveStatusCondition(conds, ecsv1.ConditionReconciling)
 		meta.RemoveStatusCondition(conds, ecsv1.ConditionStalled)
-	case ReasonRevisionPending:
+	case ecsv1.ReasonRevisionPending:
 		progress.Type = ecsv1.ConditionReconciling
 		meta.SetStatusCondition(conds, progress)
 		meta.RemoveStatusCondition(conds, ecsv1.ConditionStalled)

@@ -162,10 +162,10 @@ func expect(latest, active int32, valid, ready string) func(*ecsv1.TaskDefinitio
 		got := fmt.Sprintf("latest=%d active=%d Valid=%s/%s Ready=%s/%s", td.Status.LatestRevision, td.Status.ActiveRevisions,
 			v.Status, v.Reason, r.Status, r.Reason)
 		wantValid, wantReady := "False", "False"
-		if valid == taskdefinition.ReasonSpecValid {
+		if valid == ecsv1.ReasonSpecValid {
 			wantValid = "True"
 		}
-		if ready == taskdefinition.ReasonRevisionActive {
+		if ready == ecsv1.ReasonRevisionActive {
 			wantReady = "True"
 		}
 		want := fmt.Sprintf("latest=%d active=%d Valid=%s/%s Ready=%s/%s", latest, active, wantValid, valid, wantReady, ready)
@@ -273,7 +273,7 @@ func TestMintsRevisionsAndNeverReusesNumbers(t *testing.T) {
 	// First apply: revision 1, a faithful, owned, protected copy.
 	createTD(t, ns, "web", spec("web:a"))
 	byNum := waitRevisions(t, ns, "web", 1)
-	td := waitFamily(t, ns, "web", expect(1, 1, taskdefinition.ReasonSpecValid, taskdefinition.ReasonRevisionActive))
+	td := waitFamily(t, ns, "web", expect(1, 1, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionActive))
 	rev := byNum[1]
 	if rev.Name != "web-1" || rev.Spec.Family != "web" || rev.Spec.Revision != 1 {
 		t.Errorf("revision %s is family %q revision %d", rev.Name, rev.Spec.Family, rev.Spec.Revision)
@@ -322,7 +322,7 @@ func TestMintsRevisionsAndNeverReusesNumbers(t *testing.T) {
 		}
 	}
 	patchTD(t, ns, "web", func(s *ecsv1.TaskDefinitionSpec) { s.RevisionHistoryLimit = ptr.To[int32](5) })
-	waitFamily(t, ns, "web", expect(1, 1, taskdefinition.ReasonSpecValid, taskdefinition.ReasonRevisionActive))
+	waitFamily(t, ns, "web", expect(1, 1, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionActive))
 	if got, _ := revisions(t, ns, "web"); !slices.Equal(got, []int32{1}) {
 		t.Fatalf("re-applying the same spec minted revisions: %v", got)
 	}
@@ -330,10 +330,10 @@ func TestMintsRevisionsAndNeverReusesNumbers(t *testing.T) {
 	// An edit mints 2; going back to the first spec mints 3 (as ECS).
 	setImage(t, ns, "web", "web:b")
 	waitRevisions(t, ns, "web", 1, 2)
-	waitFamily(t, ns, "web", expect(2, 2, taskdefinition.ReasonSpecValid, taskdefinition.ReasonRevisionActive))
+	waitFamily(t, ns, "web", expect(2, 2, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionActive))
 	setImage(t, ns, "web", "web:a")
 	waitRevisions(t, ns, "web", 1, 2, 3)
-	waitFamily(t, ns, "web", expect(3, 3, taskdefinition.ReasonSpecValid, taskdefinition.ReasonRevisionActive))
+	waitFamily(t, ns, "web", expect(3, 3, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionActive))
 	if got := counter(t, ns, "web"); got != "3" {
 		t.Errorf("counter %q, want 3", got)
 	}
@@ -341,7 +341,7 @@ func TestMintsRevisionsAndNeverReusesNumbers(t *testing.T) {
 	// Deleting the newest revision does not mint it again...
 	deleteRevision(t, ns, "web", 3)
 	waitRevisions(t, ns, "web", 1, 2)
-	waitFamily(t, ns, "web", expect(2, 2, taskdefinition.ReasonSpecValid, taskdefinition.ReasonRevisionDeleted))
+	waitFamily(t, ns, "web", expect(2, 2, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionDeleted))
 	consistently(t, time.Second, "no revision after deleting the newest", func() error {
 		if got, _ := revisions(t, ns, "web"); !slices.Equal(got, []int32{1, 2}) {
 			return fmt.Errorf("revisions %v", got)
@@ -352,7 +352,7 @@ func TestMintsRevisionsAndNeverReusesNumbers(t *testing.T) {
 	// ...and the next edit takes 4: 3 is never handed out again.
 	setImage(t, ns, "web", "web:c")
 	byNum = waitRevisions(t, ns, "web", 1, 2, 4)
-	waitFamily(t, ns, "web", expect(4, 3, taskdefinition.ReasonSpecValid, taskdefinition.ReasonRevisionActive))
+	waitFamily(t, ns, "web", expect(4, 3, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionActive))
 	if img := byNum[4].Spec.TaskDefinition.ContainerDefinitions[0].Image; img != "web:c" {
 		t.Errorf("web-4 runs %q, want web:c", img)
 	}
@@ -392,7 +392,7 @@ func TestRichSpecRoundTrips(t *testing.T) {
 	}
 	createTD(t, ns, "rich", s)
 	byNum := waitRevisions(t, ns, "rich", 1)
-	td := waitFamily(t, ns, "rich", expect(1, 1, taskdefinition.ReasonSpecValid, taskdefinition.ReasonRevisionActive))
+	td := waitFamily(t, ns, "rich", expect(1, 1, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionActive))
 	rev := byNum[1]
 	if diff := cmp.Diff(td.Spec, rev.Spec.TaskDefinition); diff != "" {
 		t.Errorf("spec.taskDefinition differs from the TaskDefinition's spec (-want +got):\n%s", diff)
@@ -427,7 +427,7 @@ func TestRecreatedFamilyContinuesNumbering(t *testing.T) {
 
 	createTD(t, ns, "api", spec("api:a"))
 	waitRevisions(t, ns, "api", 3)
-	waitFamily(t, ns, "api", expect(3, 1, taskdefinition.ReasonSpecValid, taskdefinition.ReasonRevisionActive))
+	waitFamily(t, ns, "api", expect(3, 1, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionActive))
 	if got := counter(t, ns, "api"); got != "3" {
 		t.Errorf("counter %q, want 3", got)
 	}
@@ -444,7 +444,7 @@ func TestConcurrentFamiliesShareTheCounter(t *testing.T) {
 		family := fmt.Sprintf("f%d", i)
 		want[family] = "1"
 		waitRevisions(t, ns, family, 1)
-		waitFamily(t, ns, family, expect(1, 1, taskdefinition.ReasonSpecValid, taskdefinition.ReasonRevisionActive))
+		waitFamily(t, ns, family, expect(1, 1, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionActive))
 	}
 	cm := &corev1.ConfigMap{}
 	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: taskdefinition.CounterConfigMapName}, cm); err != nil {
@@ -469,24 +469,24 @@ func TestInvalidSpecMintsNothing(t *testing.T) {
 			twoContainers(s)
 			s.CPU = "256"
 			s.ContainerDefinitions[0].CPU, s.ContainerDefinitions[1].CPU = 200, 200
-		}, taskdefinition.ReasonCPUExceedsTask},
+		}, ecsv1.ReasonCPUExceedsTask},
 		{"memory", func(s *ecsv1.TaskDefinitionSpec) {
 			s.Memory = "128"
 			s.ContainerDefinitions[0].Memory = ptr.To[int32](256)
-		}, taskdefinition.ReasonMemoryExceedsTask},
+		}, ecsv1.ReasonMemoryExceedsTask},
 		{"awsvpc-port", func(s *ecsv1.TaskDefinitionSpec) {
 			twoContainers(s)
 			s.NetworkMode = ecsv1.NetworkModeAWSVPC
 			s.ContainerDefinitions[0].PortMappings = []ecsv1.PortMapping{{ContainerPort: 80}}
 			s.ContainerDefinitions[1].PortMappings = []ecsv1.PortMapping{{ContainerPort: 80, HostPort: ptr.To[int32](80)}}
-		}, taskdefinition.ReasonPortConflict},
+		}, ecsv1.ReasonPortConflict},
 		{"host-port", func(s *ecsv1.TaskDefinitionSpec) {
 			twoContainers(s)
 			s.ContainerDefinitions[0].PortMappings = []ecsv1.PortMapping{{ContainerPort: 80, HostPort: ptr.To[int32](8080)}}
 			s.ContainerDefinitions[1].PortMappings = []ecsv1.PortMapping{{ContainerPort: 81, HostPort: ptr.To[int32](8080)}}
-		}, taskdefinition.ReasonHostPortConflict},
-		{"task-cpu", func(s *ecsv1.TaskDefinitionSpec) { s.CPU = "0" }, taskdefinition.ReasonInvalidTaskCPU},
-		{"task-memory", func(s *ecsv1.TaskDefinitionSpec) { s.Memory = "0 GB" }, taskdefinition.ReasonInvalidTaskMemory},
+		}, ecsv1.ReasonHostPortConflict},
+		{"task-cpu", func(s *ecsv1.TaskDefinitionSpec) { s.CPU = "0" }, ecsv1.ReasonInvalidTaskCPU},
+		{"task-memory", func(s *ecsv1.TaskDefinitionSpec) { s.Memory = "0 GB" }, ecsv1.ReasonInvalidTaskMemory},
 	}
 	for _, tc := range tests {
 		t.Run(tc.family, func(t *testing.T) {
@@ -509,11 +509,11 @@ func TestInvalidSpecMintsNothing(t *testing.T) {
 	// Fixing the spec mints revision 1.
 	patchTD(t, ns, "cpu-sum", func(s *ecsv1.TaskDefinitionSpec) { s.CPU = "0.5 vCPU" })
 	waitRevisions(t, ns, "cpu-sum", 1)
-	waitFamily(t, ns, "cpu-sum", expect(1, 1, taskdefinition.ReasonSpecValid, taskdefinition.ReasonRevisionActive))
+	waitFamily(t, ns, "cpu-sum", expect(1, 1, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionActive))
 
 	// Breaking a valid spec keeps its revisions and mints nothing.
 	patchTD(t, ns, "cpu-sum", func(s *ecsv1.TaskDefinitionSpec) { s.ContainerDefinitions[0].CPU = 1024 })
-	waitFamily(t, ns, "cpu-sum", expect(1, 1, taskdefinition.ReasonCPUExceedsTask, ecsv1.ReasonInvalidSpec))
+	waitFamily(t, ns, "cpu-sum", expect(1, 1, ecsv1.ReasonCPUExceedsTask, ecsv1.ReasonInvalidSpec))
 	waitEvent(t, ns, "cpu-sum", "Invalid task definition cpu-sum: "+cond(getTD(t, ns, "cpu-sum"), ecsv1.ConditionValid).Message)
 	if got, _ := revisions(t, ns, "cpu-sum"); !slices.Equal(got, []int32{1}) {
 		t.Errorf("revisions %v, want [1]", got)
@@ -546,7 +546,7 @@ func TestRevisionInUseIsHeldUntilReleased(t *testing.T) {
 		return err
 	})
 	waitEvent(t, ns, "db-1", "Task definition db:1 is DELETE_IN_PROGRESS: still used by 1 task(s) (t1)")
-	waitFamily(t, ns, "db", expect(2, 1, taskdefinition.ReasonSpecValid, taskdefinition.ReasonRevisionActive))
+	waitFamily(t, ns, "db", expect(2, 1, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionActive))
 	stopTask(t, task)
 	waitRevisions(t, ns, "db", 2)
 
@@ -617,10 +617,10 @@ func TestRevisionHistoryLimit(t *testing.T) {
 	if st, err := revisionStatus(t, ns, "gc", 1); err != nil || st != ecsv1.RevisionActive {
 		t.Fatalf("gc-1, used by a running task, is %q (err %v), want ACTIVE", st, err)
 	}
-	waitFamily(t, ns, "gc", expect(6, 4, taskdefinition.ReasonSpecValid, taskdefinition.ReasonRevisionActive))
+	waitFamily(t, ns, "gc", expect(6, 4, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionActive))
 	waitEvent(t, ns, "gc", "Deleting task definition gc:2: older than the 2 newest unused revisions kept by revisionHistoryLimit")
 
 	stopTask(t, task)
 	waitRevisions(t, ns, "gc", 4, 5, 6)
-	waitFamily(t, ns, "gc", expect(6, 3, taskdefinition.ReasonSpecValid, taskdefinition.ReasonRevisionActive))
+	waitFamily(t, ns, "gc", expect(6, 3, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionActive))
 }

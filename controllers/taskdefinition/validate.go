@@ -56,14 +56,14 @@ func validateSpec(spec *ecsv1.TaskDefinitionSpec) []problem {
 	if spec.CPU != "" {
 		v, err := ecsv1.ParseTaskCPU(spec.CPU)
 		if err != nil {
-			ps = append(ps, problem{ReasonInvalidTaskCPU, err.Error()})
+			ps = append(ps, problem{ecsv1.ReasonInvalidTaskCPU, err.Error()})
 		}
 		taskCPU = v
 	}
 	if spec.Memory != "" {
 		v, err := ecsv1.ParseTaskMemory(spec.Memory)
 		if err != nil {
-			ps = append(ps, problem{ReasonInvalidTaskMemory, err.Error()})
+			ps = append(ps, problem{ecsv1.ReasonInvalidTaskMemory, err.Error()})
 		}
 		taskMemory = v
 	}
@@ -85,7 +85,7 @@ func checkCPU(spec *ecsv1.TaskDefinitionSpec, taskCPU int64) []problem {
 	if sum <= taskCPU {
 		return nil
 	}
-	return []problem{{ReasonCPUExceedsTask, fmt.Sprintf(
+	return []problem{{ecsv1.ReasonCPUExceedsTask, fmt.Sprintf(
 		"the containers' cpu adds up to %d units, more than the task-level cpu %q (%d units)",
 		sum, spec.CPU, taskCPU)}}
 }
@@ -102,7 +102,7 @@ func checkMemory(spec *ecsv1.TaskDefinitionSpec, taskMemory int64) []problem {
 	for i := range spec.ContainerDefinitions {
 		c := &spec.ContainerDefinitions[i]
 		if c.Memory != nil && int64(*c.Memory) > taskMemory {
-			ps = append(ps, problem{ReasonMemoryExceedsTask, fmt.Sprintf(
+			ps = append(ps, problem{ecsv1.ReasonMemoryExceedsTask, fmt.Sprintf(
 				"container %q: memory %d MiB is more than the task-level memory %q (%d MiB)",
 				c.Name, *c.Memory, spec.Memory, taskMemory)})
 		}
@@ -114,7 +114,7 @@ func checkMemory(spec *ecsv1.TaskDefinitionSpec, taskMemory int64) []problem {
 		}
 	}
 	if len(ps) == 0 && reserved > taskMemory {
-		ps = append(ps, problem{ReasonMemoryExceedsTask, fmt.Sprintf(
+		ps = append(ps, problem{ecsv1.ReasonMemoryExceedsTask, fmt.Sprintf(
 			"the containers reserve %d MiB together (memoryReservation, else memory), more than the task-level memory %q (%d MiB)",
 			reserved, spec.Memory, taskMemory)})
 	}
@@ -164,11 +164,11 @@ func checkPorts(spec *ecsv1.TaskDefinitionSpec) []problem {
 				continue
 			}
 			if shared {
-				ps = append(ps, problem{ReasonPortConflict, fmt.Sprintf(
+				ps = append(ps, problem{ecsv1.ReasonPortConflict, fmt.Sprintf(
 					"containers %q and %q both publish containerPort %d/%s: with networkMode %s they share one network namespace",
 					first, c.Name, k.port, k.protocol, mode)})
 			} else {
-				ps = append(ps, problem{ReasonHostPortConflict, fmt.Sprintf(
+				ps = append(ps, problem{ecsv1.ReasonHostPortConflict, fmt.Sprintf(
 					"containers %q and %q both claim hostPort %d/%s",
 					first, c.Name, k.port, k.protocol)})
 			}

@@ -48,31 +48,31 @@ func TestValidateSpec(t *testing.T) {
 		},
 		"zero task cpu": {
 			spec: ecsv1.TaskDefinitionSpec{CPU: "0", ContainerDefinitions: []ecsv1.ContainerDefinition{ctr("a", 0, ptr.To[int32](64), nil)}},
-			want: []string{ReasonInvalidTaskCPU},
+			want: []string{ecsv1.ReasonInvalidTaskCPU},
 		},
 		"zero task memory": {
 			spec: ecsv1.TaskDefinitionSpec{Memory: "0 GB", ContainerDefinitions: []ecsv1.ContainerDefinition{ctr("a", 0, ptr.To[int32](64), nil)}},
-			want: []string{ReasonInvalidTaskMemory},
+			want: []string{ecsv1.ReasonInvalidTaskMemory},
 		},
 		"containers' cpu above task cpu": {
 			spec: ecsv1.TaskDefinitionSpec{CPU: "512", ContainerDefinitions: []ecsv1.ContainerDefinition{
 				ctr("a", 300, ptr.To[int32](64), nil), ctr("b", 300, ptr.To[int32](64), nil)}},
-			want: []string{ReasonCPUExceedsTask},
+			want: []string{ecsv1.ReasonCPUExceedsTask},
 		},
 		"a container's hard limit above task memory": {
 			spec: ecsv1.TaskDefinitionSpec{Memory: "512", ContainerDefinitions: []ecsv1.ContainerDefinition{
 				ctr("a", 0, ptr.To[int32](600), ptr.To[int32](100))}},
-			want: []string{ReasonMemoryExceedsTask},
+			want: []string{ecsv1.ReasonMemoryExceedsTask},
 		},
 		"reservations together above task memory": {
 			spec: ecsv1.TaskDefinitionSpec{Memory: "512", ContainerDefinitions: []ecsv1.ContainerDefinition{
 				ctr("a", 0, nil, ptr.To[int32](300)), ctr("b", 0, ptr.To[int32](300), nil)}},
-			want: []string{ReasonMemoryExceedsTask},
+			want: []string{ecsv1.ReasonMemoryExceedsTask},
 		},
 		"awsvpc: same port twice": {
 			spec: ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeAWSVPC, ContainerDefinitions: []ecsv1.ContainerDefinition{
 				ctr("a", 0, ptr.To[int32](64), nil, port(80, nil, "")), ctr("b", 0, ptr.To[int32](64), nil, port(80, ptr.To[int32](80), ecsv1.ProtocolTCP))}},
-			want: []string{ReasonPortConflict},
+			want: []string{ecsv1.ReasonPortConflict},
 		},
 		"host: same port, other protocol": {
 			spec: ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeHost, ContainerDefinitions: []ecsv1.ContainerDefinition{
@@ -85,12 +85,12 @@ func TestValidateSpec(t *testing.T) {
 		"bridge: same static host port": {
 			spec: ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeBridge, ContainerDefinitions: []ecsv1.ContainerDefinition{
 				ctr("a", 0, ptr.To[int32](64), nil, port(80, ptr.To[int32](8080), "")), ctr("b", 0, ptr.To[int32](64), nil, port(81, ptr.To[int32](8080), ecsv1.ProtocolTCP))}},
-			want: []string{ReasonHostPortConflict},
+			want: []string{ecsv1.ReasonHostPortConflict},
 		},
 		"several problems, in order": {
 			spec: ecsv1.TaskDefinitionSpec{CPU: "256", Memory: "128", NetworkMode: ecsv1.NetworkModeAWSVPC, ContainerDefinitions: []ecsv1.ContainerDefinition{
 				ctr("a", 512, ptr.To[int32](256), nil, port(80, nil, "")), ctr("b", 0, ptr.To[int32](64), nil, port(80, nil, ""))}},
-			want: []string{ReasonCPUExceedsTask, ReasonMemoryExceedsTask, ReasonPortConflict},
+			want: []string{ecsv1.ReasonCPUExceedsTask, ecsv1.ReasonMemoryExceedsTask, ecsv1.ReasonPortConflict},
 		},
 	}
 	for name, tc := range tests {
