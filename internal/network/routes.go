@@ -109,21 +109,105 @@ func (r *Router) Sync(ctx context.Context, mode string, peers []Peer) error {
 	}
 	switch mode {
 	case RoutingHostGateway, RoutingNone:
-		errs = append(errs, r.removeTunnel(ctx), r.syncRoutes(ctx, want, false))
+		errs = append(errs, r.removeTunnel(ctx), r.syncRoutes(ctx, want, false), r.syncNoMasquerade(ctx, want))
 	case RoutingVXLAN:
 		if err := r.ensureTunnel(ctx); err != nil {
 			return errors.Join(append(errs, err)...)
 		}
-		errs = append(errs, r.syncTunnel(ctx, want), r.syncRoutes(ctx, want, true))
+		errs = append(errs, r.syncTunnel(ctx, want), r.syncRoutes(ctx, want, true), r.syncNoMasquerade(ctx, want))
 	default:
 		return fmt.Errorf("unknown task routing %q (want %s, %s or %s)", mode, RoutingHostGateway, RoutingVXLAN, RoutingNone)
 	}
 	return errors.Join(errs...)
 }
 
-// Remove deletes every route the Router owns and the tunnel.
+// Remove deletes every route the Router owns, the tunnel and the
+// masquerading exemptions.
 func (r *Router) Remove(ctx context.Context) error {
-	return errors.Join(r.syncRoutes(ctx, nil, false), r.removeTunnel(ctx))
+	return errors.Join(r.syncRoutes(ctx, nil, false), r.removeTunnel(ctx), r.syncNoMasquerade(ctx, nil))
+}
+
+// NoMasqueradeChain is the nat chain, jumped to first from POSTROUTING,
+// that keeps a task's own address on its traffic to routed peers' task
+// subnets: the bridge plugin's ipMasq would otherwise rewrite it to the
+// host's address. Tasks then see each other's addresses across hosts, as
+// in an ECS VPC, and replies come back through the same routes.
+const NoMasqueradeChain = "LONGSHORE-TASK-NOMASQ"
+
+const noMasqueradeComment = "longshore: task traffic between routed task subnets keeps its source address"
+
+func (r *Router) iptables(ctx context.Context, args ...string) ([]byte, error) {
+	return r.run(ctx, "iptables", append([]string{"-w", "-t", "nat"}, args...)...)
+}
+
+// syncNoMasquerade makes NoMasqueradeChain accept (exempt from
+// masquerading) exactly the traffic from this instance's task subnet to
+// the subnets of want; with no peer the chain and its jump go.
+func (r *Router) syncNoMasquerade(ctx context.Context, want []Peer) error {
+	jump := []string{"POSTROUTING", "-m", "comment", "--comment", noMasqueradeComment, "-j", NoMasqueradeChain}
+	out, listErr := r.iptables(ctx, "-S", NoMasqueradeChain)
+	exists := listErr == nil
+	if len(want) == 0 || !r.Self.TaskCIDR.IsValid() {
+		if !exists {
+			return nil
+		}
+		var errs []error
+		// One jump at most (it is added only when -C finds none).
+		if _, err := r.iptables(ctx, append([]string{"-C"}, jump...)...); err == nil {
+			if _, err := r.iptables(ctx, append([]string{"-D"}, jump...)...); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if _, err := r.iptables(ctx, "-F", NoMasqueradeChain); err != nil {
+			errs = append(errs, err)
+		}
+		if _, err := r.iptables(ctx, "-X", NoMasqueradeChain); err != nil {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	}
+	if !exists {
+		if _, err := r.iptables(ctx, "-N", NoMasqueradeChain); err != nil {
+			return err
+		}
+		out = nil
+	}
+	if _, err := r.iptables(ctx, append([]string{"-C"}, jump...)...); err != nil {
+		// First, before the bridge plugin's per-task masquerade jumps.
+		if _, err := r.iptables(ctx, append([]string{"-I", "POSTROUTING", "1"}, jump[1:]...)...); err != nil {
+			return err
+		}
+	}
+	rule := func(p Peer) []string {
+		return []string{"-s", r.Self.TaskCIDR.Masked().String(), "-d", p.TaskCIDR.Masked().String(), "-j", "ACCEPT"}
+	}
+	wanted := map[string]bool{}
+	for _, p := range want {
+		wanted[strings.Join(append([]string{"-A", NoMasqueradeChain}, rule(p)...), " ")] = true
+	}
+	var errs []error
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if !strings.HasPrefix(line, "-A ") {
+			continue // the chain's own -N line
+		}
+		if wanted[line] {
+			delete(wanted, line)
+			continue
+		}
+		if _, err := r.iptables(ctx, append([]string{"-D"}, strings.Fields(line)[1:]...)...); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, p := range want {
+		line := strings.Join(append([]string{"-A", NoMasqueradeChain}, rule(p)...), " ")
+		if !wanted[line] {
+			continue // present already
+		}
+		if _, err := r.iptables(ctx, append([]string{"-A", NoMasqueradeChain}, rule(p)...)...); err != nil {
+			errs = append(errs, fmt.Errorf("keeping task addresses towards instance %s: %w", p.Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (r *Router) wanted(peers []Peer) ([]Peer, error) {

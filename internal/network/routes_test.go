@@ -20,10 +20,17 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+)
+
+const (
+	nat          = "iptables -w -t nat "
+	noMasqJump   = "POSTROUTING -m comment --comment " + noMasqueradeComment + " -j " + NoMasqueradeChain
+	noMasqRuleAB = "LONGSHORE-TASK-NOMASQ -s 10.9.1.0/24 -d 10.9.2.0/24 -j ACCEPT"
 )
 
 // fakeIP answers the Router's look-ups from canned output and records
@@ -41,6 +48,9 @@ func (f *fakeIP) run(_ context.Context, tool string, args ...string) ([]byte, er
 	}
 	if out, ok := f.out[cmd]; ok {
 		return []byte(out), nil
+	}
+	if tool == "iptables" && (slices.Contains(args, "-S") || slices.Contains(args, "-C")) {
+		return nil, errors.New("no chain/target/match by that name") // unless f.out has it
 	}
 	if strings.Contains(cmd, " show") || strings.HasPrefix(cmd, "bridge -j") {
 		return nil, nil
@@ -75,6 +85,11 @@ func TestRouterHostGateway(t *testing.T) {
 	want := []string{
 		"ip route del 10.9.7.0/24 proto 242", // g is gone
 		"ip route replace 10.9.3.0/24 via 192.168.5.13 proto 242",
+		// The task subnets routed keep their addresses (no masquerade).
+		nat + "-N LONGSHORE-TASK-NOMASQ",
+		nat + "-I POSTROUTING 1 -m comment --comment " + noMasqueradeComment + " -j LONGSHORE-TASK-NOMASQ",
+		nat + "-A " + noMasqRuleAB,
+		nat + "-A LONGSHORE-TASK-NOMASQ -s 10.9.1.0/24 -d 10.9.3.0/24 -j ACCEPT",
 	}
 	if diff := cmp.Diff(want, f.changes); diff != "" {
 		t.Errorf("changes (-want +got):\n%s", diff)
@@ -109,10 +124,15 @@ func TestRouterVXLAN(t *testing.T) {
 		"bridge fdb replace " + macB + " dev ls-vxlan0 dst 192.168.6.12 self permanent",
 		"ip neigh replace 10.9.2.0 lladdr " + macB + " dev ls-vxlan0 nud permanent",
 		"ip route replace 10.9.2.0/24 via 10.9.2.0 dev ls-vxlan0 onlink proto 242",
+		nat + "-N LONGSHORE-TASK-NOMASQ",
+		nat + "-I POSTROUTING 1 -m comment --comment " + noMasqueradeComment + " -j LONGSHORE-TASK-NOMASQ",
+		nat + "-A " + noMasqRuleAB,
 	}
 	if diff := cmp.Diff(want, f.changes); diff != "" {
 		t.Errorf("changes (-want +got):\n%s", diff)
 	}
+	f.out[nat+"-S LONGSHORE-TASK-NOMASQ"] = "-N LONGSHORE-TASK-NOMASQ\n-A " + noMasqRuleAB + "\n-A LONGSHORE-TASK-NOMASQ -s 10.9.1.0/24 -d 10.9.3.0/24 -j ACCEPT\n"
+	f.out[nat+"-C "+noMasqJump] = ""
 
 	// b moved to another host, c is gone: entries follow.
 	delete(f.missing, "ip link show dev ls-vxlan0")
@@ -132,18 +152,21 @@ func TestRouterVXLAN(t *testing.T) {
 		"bridge fdb replace " + macB + " dev ls-vxlan0 dst 192.168.7.12 self permanent",
 		"ip neigh del 10.9.3.0 dev ls-vxlan0",
 		"ip route del 10.9.3.0/24 proto 242",
+		nat + "-D LONGSHORE-TASK-NOMASQ -s 10.9.1.0/24 -d 10.9.3.0/24 -j ACCEPT",
 	}
 	if diff := cmp.Diff(want, f.changes); diff != "" {
 		t.Errorf("changes after a move (-want +got):\n%s", diff)
 	}
 
-	// Back to host-gateway: the tunnel goes, and with it its routes.
+	// Back to host-gateway with no peer: the tunnel goes, and with it its
+	// routes; no task traffic is left to exempt.
 	f.changes = nil
 	f.out["ip -j -4 route show proto 242"] = ``
 	if err := r.Sync(context.Background(), RoutingHostGateway, nil); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"ip link delete ls-vxlan0"}, f.changes); diff != "" {
+	want = []string{"ip link delete ls-vxlan0", nat + "-D " + noMasqJump, nat + "-F LONGSHORE-TASK-NOMASQ", nat + "-X LONGSHORE-TASK-NOMASQ"}
+	if diff := cmp.Diff(want, f.changes); diff != "" {
 		t.Errorf("changes back to host-gateway (-want +got):\n%s", diff)
 	}
 }

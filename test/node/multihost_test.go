@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -232,8 +233,12 @@ func checkBridgeAcrossHosts(t *testing.T, tp *topology, hostA, hostB *node, task
 	hostB.deleteTask(bridgeB)
 }
 
+// webTaskDef serves the test image's page and /cgi-bin/ip, which answers
+// the client's address as the server sees it.
 func webTaskDef() ecsv1.TaskDefinitionSpec {
-	web := container("web", "httpd", "-f", "-p", fmt.Sprint(mhWebPort), "-h", "/www")
+	web := container("web", "sh", "-c", `cp -r /www /tmp/www && mkdir -p /tmp/www/cgi-bin &&
+printf '#!/bin/sh\necho Content-Type: text/plain\necho\necho "$REMOTE_ADDR"\n' > /tmp/www/cgi-bin/ip &&
+chmod +x /tmp/www/cgi-bin/ip && exec httpd -f -p `+fmt.Sprint(mhWebPort)+` -h /tmp/www`)
 	web.PortMappings = []ecsv1.PortMapping{{ContainerPort: mhWebPort, Protocol: ecsv1.ProtocolTCP}}
 	client := container("client", "sleep", "3600")
 	client.Essential = ptr.To(false)
@@ -247,6 +252,22 @@ func fetchFromHost(h mhHost, url string) error {
 		return fmt.Errorf("curl %s in %s: %v: %s", url, filepath.Base(h.NetNS), err, out)
 	}
 	return nil
+}
+
+// sourceSeenBy fetches base+"cgi-bin/ip" from the client container of
+// task: the address the server saw the request come from.
+func sourceSeenBy(n *node, task *ecsv1.Task, base string) (string, error) {
+	out, err := n.exec(task, "client", "timeout", "3", "wget", "-q", "-O", "-", base+"cgi-bin/ip")
+	if err != nil {
+		return "", fmt.Errorf("wget %scgi-bin/ip in task %s: %v: %s", base, task.Name, err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	// busybox httpd writes "[::ffff:10.250.0.2]" (it listens on IPv6).
+	addr, err := netip.ParseAddr(strings.Trim(strings.TrimSpace(lines[len(lines)-1]), "[]"))
+	if err != nil {
+		return "", fmt.Errorf("cgi-bin/ip answered %q: %w", out, err)
+	}
+	return addr.Unmap().String(), nil
 }
 
 // fetchFromTask fetches url from the client container of task.
@@ -422,6 +443,15 @@ func testMultiHost(t *testing.T, routing ecsv1.TaskRouting, routed bool) {
 			framework.Eventually(t, 20*time.Second, "host "+h+" fetches "+u, func() error { return fetchFromHost(tp.hosts[h], u) })
 		}
 	}
+	// Task to task across hosts keeps the source address (no masquerade),
+	// as in an ECS VPC.
+	framework.Eventually(t, 20*time.Second, "the task on b sees the task on a's own address", func() error {
+		src, err := sourceSeenBy(hostA, taskA, urlB)
+		if err == nil && src != ipA {
+			err = fmt.Errorf("the task on b saw the request from %s, want the task on a's address %s", src, ipA)
+		}
+		return err
+	})
 	checkBridgeAcrossHosts(t, tp, hostA, hostB, taskA, urlB)
 
 	// A Service whose two tasks are spread over both hosts: each task
@@ -496,9 +526,13 @@ func testMultiHost(t *testing.T, routing ecsv1.TaskRouting, routed bool) {
 	if err := env.Client.Delete(ctx, &ecsv1.ContainerInstance{ObjectMeta: metav1.ObjectMeta{Name: hostB.Name}}); err != nil {
 		t.Fatal(err)
 	}
-	framework.Eventually(t, 30*time.Second, "a's route to b's task subnet is gone", func() error {
+	framework.Eventually(t, 30*time.Second, "a's route to b's task subnet and its masquerade exemption are gone", func() error {
 		if ra := routesOn(t, tp.hosts["a"]); strings.Contains(ra, cidrB) {
 			return fmt.Errorf("routes on a: %q", ra)
+		}
+		out, _ := exec.Command("ip", "netns", "exec", filepath.Base(tp.hosts["a"].NetNS), "iptables-save", "-t", "nat").CombinedOutput()
+		if strings.Contains(string(out), "-d "+cidrB) {
+			return fmt.Errorf("nat rules on a still name %s:\n%s", cidrB, out)
 		}
 		return nil
 	})
