@@ -322,17 +322,34 @@ func (r *Router) ensureTunnel(ctx context.Context) error {
 		port = DefaultVXLANPort
 	}
 	dev := r.device()
-	if !r.tunnelExists(ctx) {
+	mac := vtepMAC(r.Self.Name).String()
+	var have []struct {
+		Address string `json:"address"`
+	}
+	out, err := r.run(ctx, "ip", "-j", "link", "show", "dev", dev)
+	if err == nil && len(strings.TrimSpace(string(out))) > 0 {
+		if err := json.Unmarshal(out, &have); err != nil {
+			return fmt.Errorf("reading the vxlan tunnel (ip -j link): %w", err)
+		}
+	}
+	if err != nil {
 		if _, err := r.run(ctx, "ip", "link", "add", dev, "type", "vxlan", "id", fmt.Sprint(id),
 			"local", r.Self.HostAddress.String(), "dstport", fmt.Sprint(port), "nolearning"); err != nil {
 			return fmt.Errorf("creating the vxlan tunnel: %w", err)
 		}
 	}
-	for _, args := range [][]string{
-		{"link", "set", dev, "address", vtepMAC(r.Self.Name).String()},
+	steps := [][]string{
 		{"addr", "replace", gatewayOf(r.Self.TaskCIDR).String() + "/32", "dev", dev},
 		{"link", "set", dev, "up"},
-	} {
+	}
+	// Only when it differs: setting a link's address, even to the same
+	// one, makes the kernel flush the link's neighbours, permanent ones
+	// included, and tasks could not reach the peers until syncTunnel puts
+	// them back (forever, if the agent dies in between).
+	if len(have) != 1 || !strings.EqualFold(have[0].Address, mac) {
+		steps = append([][]string{{"link", "set", dev, "address", mac}}, steps...)
+	}
+	for _, args := range steps {
 		if _, err := r.run(ctx, "ip", args...); err != nil {
 			return fmt.Errorf("setting up the vxlan tunnel: %w", err)
 		}

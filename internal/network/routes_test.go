@@ -109,7 +109,7 @@ func TestRouterHostGateway(t *testing.T) {
 func TestRouterVXLAN(t *testing.T) {
 	f := &fakeIP{
 		out:     map[string]string{},
-		missing: map[string]bool{"ip link show dev ls-vxlan0": true},
+		missing: map[string]bool{"ip link show dev ls-vxlan0": true, "ip -j link show dev ls-vxlan0": true},
 	}
 	r := &Router{Self: peer("a", "10.9.1.0/24", "192.168.5.11"), ip: f.run}
 	if err := r.Sync(context.Background(), RoutingVXLAN, []Peer{peer("b", "10.9.2.0/24", "192.168.6.12")}); err != nil {
@@ -136,6 +136,8 @@ func TestRouterVXLAN(t *testing.T) {
 
 	// b moved to another host, c is gone: entries follow.
 	delete(f.missing, "ip link show dev ls-vxlan0")
+	delete(f.missing, "ip -j link show dev ls-vxlan0")
+	f.out["ip -j link show dev ls-vxlan0"] = `[{"ifname":"ls-vxlan0","address":"` + macA + `"}]` // its MAC already: not set again
 	f.out["bridge -j fdb show dev ls-vxlan0"] = `[{"mac":"` + macB + `","dst":"192.168.6.12"},{"mac":"` + vtepMAC("c").String() + `","dst":"192.168.6.13"},{"mac":"` + macA + `"}]`
 	f.out["ip -j -4 neigh show dev ls-vxlan0"] = `[{"dst":"10.9.2.0","lladdr":"` + macB + `"},{"dst":"10.9.3.0","lladdr":"` + vtepMAC("c").String() + `"}]`
 	f.out["ip -j -4 route show proto 242"] = `[{"dst":"10.9.2.0/24","gateway":"10.9.2.0","dev":"ls-vxlan0"},{"dst":"10.9.3.0/24","gateway":"10.9.3.0","dev":"ls-vxlan0"}]`
@@ -144,7 +146,6 @@ func TestRouterVXLAN(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = []string{
-		"ip link set ls-vxlan0 address " + macA,
 		"ip addr replace 10.9.1.0/32 dev ls-vxlan0",
 		"ip link set ls-vxlan0 up",
 		"bridge fdb del " + macB + " dev ls-vxlan0 dst 192.168.6.12",
