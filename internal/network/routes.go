@@ -178,32 +178,32 @@ func (r *Router) syncNoMasquerade(ctx context.Context, want []Peer) error {
 			return err
 		}
 	}
-	rule := func(p Peer) []string {
-		return []string{"-s", r.Self.TaskCIDR.Masked().String(), "-d", p.TaskCIDR.Masked().String(), "-j", "ACCEPT"}
-	}
-	wanted := map[string]bool{}
-	for _, p := range want {
-		wanted[strings.Join(append([]string{"-A", NoMasqueradeChain}, rule(p)...), " ")] = true
+	// Each peer's rule as `iptables -S` prints it.
+	lines := make([]string, len(want))
+	missing := map[string]bool{}
+	for i, p := range want {
+		lines[i] = strings.Join([]string{"-A", NoMasqueradeChain, "-s", r.Self.TaskCIDR.Masked().String(),
+			"-d", p.TaskCIDR.Masked().String(), "-j", "ACCEPT"}, " ")
+		missing[lines[i]] = true
 	}
 	var errs []error
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		if !strings.HasPrefix(line, "-A ") {
 			continue // the chain's own -N line
 		}
-		if wanted[line] {
-			delete(wanted, line)
+		if missing[line] {
+			delete(missing, line)
 			continue
 		}
 		if _, err := r.iptables(ctx, append([]string{"-D"}, strings.Fields(line)[1:]...)...); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	for _, p := range want {
-		line := strings.Join(append([]string{"-A", NoMasqueradeChain}, rule(p)...), " ")
-		if !wanted[line] {
+	for i, p := range want {
+		if !missing[lines[i]] {
 			continue // present already
 		}
-		if _, err := r.iptables(ctx, append([]string{"-A", NoMasqueradeChain}, rule(p)...)...); err != nil {
+		if _, err := r.iptables(ctx, strings.Fields(lines[i])...); err != nil {
 			errs = append(errs, fmt.Errorf("keeping task addresses towards instance %s: %w", p.Name, err))
 		}
 	}
