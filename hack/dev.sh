@@ -42,7 +42,9 @@ read -r -a MANAGER_FLAGS <<<"${LONGSHORE_DEV_MANAGER_FLAGS:-}"
 # bridge subnets and the dynamic host-port range. The awsvpc subnets come
 # from the Cluster (a /24 per instance, assigned by the manager).
 AGENTS=(a b)
-declare -A AGENT_PORTS=([a]="18090 18091" [b]="18092 18093") # metrics, probes
+# metrics, probes, logs and exec (HTTPS), task endpoints of host-mode tasks,
+# introspection: the two agents share the host's loopback.
+declare -A AGENT_PORTS=([a]="18090 18091 18094 18096 18097" [b]="18092 18093 18095 18098 18099")
 declare -A AGENT_BRIDGE_CIDR=([a]=172.29.1.0/24 [b]=172.29.2.0/24)
 declare -A AGENT_PORT_RANGE=([a]=49153-57343 [b]=57344-65535)
 NETNS_BASE=/run/longshore-$(basename "$DEV_DIR")
@@ -64,7 +66,7 @@ CONTROLLER_MANAGER_CONTROLLERS=namespace-controller,garbage-collector-controller
 reserved_ports() {
 	local p=(22 "$ETCD_PORT" $((ETCD_PORT + 10)) "$APISERVER_PORT" "$CONTROLLER_MANAGER_PORT" "$REGISTRY_PORT" "${MANAGER_PORTS[@]}") x
 	for x in "${AGENTS[@]}"; do
-		# shellcheck disable=SC2206 # the two ports
+		# shellcheck disable=SC2206 # the five ports
 		p+=(${AGENT_PORTS[$x]})
 	done
 	local IFS=,
@@ -234,7 +236,9 @@ up() {
 		-f "$LONGSHORE_ROOT/hack/dev/rbac-bindings.yaml" \
 		-f "$LONGSHORE_ROOT/config/policy/dependson-acyclic.yaml" -f "$LONGSHORE_ROOT/config/policy/ecs-mapped-fields.yaml" \
 		-f "$LONGSHORE_ROOT/config/policy/agent-confinement.yaml" -f "$LONGSHORE_ROOT/config/policy/agent-access.yaml" \
-		-f "$LONGSHORE_ROOT/config/rbac/manager/role.yaml" -f "$LONGSHORE_ROOT/config/rbac/agent/role.yaml" >>"$LOGS/install.log"
+		-f "$LONGSHORE_ROOT/config/policy/revision-status.yaml" \
+		-f "$LONGSHORE_ROOT/config/rbac/manager/role.yaml" -f "$LONGSHORE_ROOT/config/rbac/agent/role.yaml" \
+		-f "$LONGSHORE_ROOT/config/rbac/task_access_roles.yaml" >>"$LOGS/install.log"
 	"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" wait --for condition=Established --timeout 60s \
 		-f "$LONGSHORE_ROOT/config/crd/bases" >>"$LOGS/install.log"
 	# Refresh kubectl's discovery cache so `kubectl get ecs` knows the new category.
@@ -336,7 +340,9 @@ start_agent() {
 		--bridge-name "${bridges[0]}" --bridge-cidr "${AGENT_BRIDGE_CIDR[$x]}" --task-bridge-name "${bridges[1]}" \
 		--dynamic-port-range "${AGENT_PORT_RANGE[$x]}" --image-pull-behavior prefer-cached \
 		--lease-namespace longshore-system --reserved-ports "$(reserved_ports)" \
-		--metrics-bind-address "127.0.0.1:${ports[0]}" --health-probe-bind-address "127.0.0.1:${ports[1]}"
+		--metrics-bind-address "127.0.0.1:${ports[0]}" --health-probe-bind-address "127.0.0.1:${ports[1]}" \
+		--agent-api-bind-address "127.0.0.1:${ports[2]}" \
+		--task-endpoints-host-address "127.0.0.1:${ports[3]}" --introspection-bind-address "127.0.0.1:${ports[4]}"
 }
 
 # stop_pid NAME [SIGNAL]: stop NAME's supervisor, then NAME.
@@ -449,10 +455,10 @@ status() {
 	printf 'kube-controller-manager https://127.0.0.1:%s/healthz (controllers: %s)\n' "$CONTROLLER_MANAGER_PORT" "${CONTROLLER_MANAGER_CONTROLLERS//-controller/}"
 	printf 'registry       http://%s/v2/\n' "$REGISTRY"
 	printf 'manager        metrics http://127.0.0.1:%s/metrics  probes http://127.0.0.1:%s/readyz\n' "${MANAGER_PORTS[@]}"
-	local x
+	local x ports
 	for x in "${AGENTS[@]}"; do
-		# shellcheck disable=SC2086 # the two ports
-		printf 'agent-%s        metrics http://127.0.0.1:%s/metrics  probes http://127.0.0.1:%s/readyz\n' "$x" ${AGENT_PORTS[$x]}
+		read -r -a ports <<<"${AGENT_PORTS[$x]}"
+		printf 'agent-%s        metrics http://127.0.0.1:%s/metrics  probes http://127.0.0.1:%s/readyz  logs and exec https://127.0.0.1:%s  host-mode task endpoints 127.0.0.1:%s  introspection http://127.0.0.1:%s/v1/metadata\n' "$x" "${ports[@]}"
 	done
 	printf 'reserved ports (every agent): %s\n' "$(reserved_ports)"
 }

@@ -116,8 +116,12 @@ const (
 	ReasonInstanceLost = "InstanceLost"
 
 	// ReasonRevisionRegistered: a TaskDefinitionRevision's Ready=True, it
-	// is ACTIVE (or INACTIVE: kept for the tasks that run it).
+	// is ACTIVE.
 	ReasonRevisionRegistered = "Registered"
+	// ReasonRevisionDeregistered: a TaskDefinitionRevision's Ready=True,
+	// it is INACTIVE (spec.state): kept for the tasks and Services that
+	// already use it, refused to new ones.
+	ReasonRevisionDeregistered = "Deregistered"
 	// ReasonRevisionDeleteInProgress: a TaskDefinitionRevision's
 	// Ready=False, it was deleted and waits for the Tasks and Services that
 	// use it.

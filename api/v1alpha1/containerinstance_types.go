@@ -115,6 +115,12 @@ type ContainerInstanceStatus struct {
 	// registeredAt is when the agent first registered this instance. Agent-owned.
 	// +optional
 	RegisteredAt *metav1.Time `json:"registeredAt,omitempty"`
+	// agentEndpoint is where the agent serves the logs of and exec into
+	// its tasks (kubectl ecs logs, kubectl ecs exec), and the certificate
+	// that clients pin. Agent-owned: only this instance's agent may write
+	// it (agent confinement). Longshore extension.
+	// +optional
+	AgentEndpoint *AgentEndpoint `json:"agentEndpoint,omitempty"`
 
 	// agentConnected is true while the agent's Lease is fresh, false once
 	// it is not. Manager-owned.
@@ -135,6 +141,22 @@ type ContainerInstanceStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=18
 	TaskCIDR string `json:"taskCIDR,omitempty"`
+}
+
+// AgentEndpoint is the agent's HTTPS endpoint (docs/logs-and-exec.md).
+type AgentEndpoint struct {
+	// address is host:port of the endpoint.
+	// +required
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=261
+	Address string `json:"address"`
+	// certificate is the endpoint's serving certificate, PEM: self-signed
+	// and kept in the agent's state directory. Clients trust this
+	// certificate alone, whatever address they reach it at.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=16384
+	Certificate string `json:"certificate"`
 }
 
 // ContainerInstance is one host running longshore-agent. The agent creates

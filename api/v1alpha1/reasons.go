@@ -66,6 +66,8 @@ const (
 	EventInvalid = "InvalidTaskDefinition"
 	// EventPruned: a revision beyond revisionHistoryLimit is being deleted.
 	EventPruned = "RevisionHistoryLimit"
+	// EventDeregistered: a revision became INACTIVE (spec.state).
+	EventDeregistered = "Deregistered"
 	// EventDeleteInProgress: a deleted revision waits for its users.
 	EventDeleteInProgress = "DeleteInProgress"
 	// EventDeleted: a deleted revision's finalizer was removed.
@@ -83,6 +85,10 @@ const (
 	EventSteadyState = "SteadyState"
 	// EventUnplaceable: a task of the service cannot be placed.
 	EventUnplaceable = ReasonUnplaceable
+	// EventTasksProtected: the service cannot stop tasks (to scale in, or
+	// to replace them in a deployment) because they are protected from
+	// scale-in.
+	EventTasksProtected = "TasksProtected"
 	// EventDeploymentCreated: a new PRIMARY deployment.
 	EventDeploymentCreated = "DeploymentCreated"
 	// EventDeploymentCompleted: the primary deployment completed.
@@ -103,7 +109,17 @@ const (
 	EventContainerStartFailed = "ContainerStartFailed"
 	// EventRestarted: a restart policy restarted a container.
 	EventRestarted = "Restarted"
+	// EventTaskProtection: the task's scale-in protection was set or
+	// removed through its agent endpoint.
+	EventTaskProtection = "TaskProtection"
+	// EventTaskEndpointsUnavailable: the agent could not open the task's
+	// metadata and agent endpoints.
+	EventTaskEndpointsUnavailable = "TaskEndpointsUnavailable"
 	// EventAgentDisconnected: an instance's agent stopped renewing its
 	// Lease.
 	EventAgentDisconnected = ReasonAgentDisconnected
+	// EventExecuteCommand: a user ran a command in a container (kubectl
+	// ecs exec, ECS ExecuteCommand); the message names who, which
+	// container and the command.
+	EventExecuteCommand = "ExecuteCommand"
 )

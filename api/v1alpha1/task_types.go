@@ -17,6 +17,8 @@ limitations under the License.
 package v1alpha1
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -327,6 +329,38 @@ type TaskStatus struct {
 	// stoppedAt is when the task reached STOPPED.
 	// +optional
 	StoppedAt *metav1.Time `json:"stoppedAt,omitempty"`
+	// protection is the task's scale-in protection (ECS
+	// UpdateTaskProtection), asked for from inside the task through
+	// $ECS_AGENT_URI/task-protection/v1/state and recorded by the agent.
+	// A Service does not stop a protected task to scale in nor to replace
+	// it in a deployment until the protection is removed or expires.
+	// +optional
+	Protection *TaskProtection `json:"protection,omitempty"`
+}
+
+// MaxProtectionMinutes is the longest scale-in protection ECS grants
+// (48 hours); DefaultProtectionMinutes is what a request without
+// ExpiresInMinutes gets (2 hours).
+const (
+	MaxProtectionMinutes     = 2880
+	DefaultProtectionMinutes = 120
+)
+
+// TaskProtection is a task's scale-in protection.
+type TaskProtection struct {
+	// enabled: the task asked for protection. It ends at expiresAt.
+	// +required
+	Enabled bool `json:"enabled"`
+	// expiresAt is when the protection ends (at most 48 hours after it
+	// was asked for).
+	// +optional
+	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+}
+
+// Protected tells whether the task is protected from scale in at now:
+// enabled and not expired.
+func (p *TaskProtection) Protected(now time.Time) bool {
+	return p != nil && p.Enabled && (p.ExpiresAt == nil || now.Before(p.ExpiresAt.Time))
 }
 
 // ContainerStatus reports one container of a task.

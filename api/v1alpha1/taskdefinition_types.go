@@ -100,22 +100,23 @@ type TaskDefinitionSpec struct {
 	// +kubebuilder:validation:MaxItems=10
 	// +kubebuilder:validation:XValidation:rule="self.all(c, c.type == 'memberOf')",message="a task definition takes only memberOf placement constraints (distinctInstance belongs on the Task or Service)"
 	PlacementConstraints []PlacementConstraint `json:"placementConstraints,omitempty"`
-	// pidMode shares the process namespace with the host ("host"; the
-	// Cluster must allow privileged tasks). Unset: each container has its
-	// own (also ""; exports write it). ECS's "task" (shared among the
-	// task's containers) is not supported yet and is refused here rather
-	// than at run time.
+	// pidMode "task": the task's containers share one process namespace
+	// (they see each other's processes), held by a namespace holder the
+	// agent runs for the task; "host": they share the host's (the Cluster
+	// must allow privileged tasks). Unset: each container has its own
+	// (also ""; exports write it).
 	// +optional
 	// +kubebuilder:validation:Enum=host;task;""
-	// +kubebuilder:validation:XValidation:rule="self in ['host', '']",message="pidMode task is not supported yet: use host or leave pidMode unset"
 	PidMode string `json:"pidMode,omitempty"`
-	// ipcMode shares the IPC namespace with the host ("host"; the Cluster
+	// ipcMode "task": the task's containers share one IPC namespace
+	// (System V shared memory, semaphores, message queues), held by the
+	// task's namespace holder; "host": they share the host's (the Cluster
 	// must allow privileged tasks). Unset or "": each container has its
-	// own. ECS's "task" and "none" are not supported yet and are refused
-	// here rather than at run time.
+	// own. ECS's "none" is not supported yet and is refused here rather
+	// than at run time.
 	// +optional
 	// +kubebuilder:validation:Enum=host;task;none;""
-	// +kubebuilder:validation:XValidation:rule="self in ['host', '']",message="ipcMode task and none are not supported yet: use host or leave ipcMode unset"
+	// +kubebuilder:validation:XValidation:rule="self != 'none'",message="ipcMode none is not supported yet: use task, host or leave ipcMode unset (each container then has its own IPC namespace)"
 	IpcMode string `json:"ipcMode,omitempty"`
 	// family is the ECS family as written in ECS. Optional: metadata.name is
 	// the family; when given (a pasted export, or a family with upper-case

@@ -34,7 +34,23 @@ const (
 	RevisionDeleteInProgress RevisionStatus = "DELETE_IN_PROGRESS"
 )
 
-// TaskDefinitionRevisionSpec is an immutable snapshot of a family's spec.
+// RevisionState is what the user asks of a revision: ACTIVE (registered) or
+// INACTIVE (deregistered, ECS DeregisterTaskDefinition).
+// +kubebuilder:validation:Enum=ACTIVE;INACTIVE
+type RevisionState string
+
+const (
+	// RevisionStateActive: the revision is registered (the default).
+	RevisionStateActive RevisionState = "ACTIVE"
+	// RevisionStateInactive: the revision is deregistered: no new Task and
+	// no new Service deployment may use it; running tasks keep running and
+	// Services that already use it keep scaling, as in ECS.
+	RevisionStateInactive RevisionState = "INACTIVE"
+)
+
+// TaskDefinitionRevisionSpec is an immutable snapshot of a family's spec,
+// and the one thing a user may change about it: its state, once, from
+// ACTIVE to INACTIVE.
 type TaskDefinitionRevisionSpec struct {
 	// family is the TaskDefinition this revision belongs to.
 	// +required
@@ -48,6 +64,18 @@ type TaskDefinitionRevisionSpec struct {
 	// taskDefinition is the full spec of the family at this revision.
 	// +required
 	TaskDefinition TaskDefinitionSpec `json:"taskDefinition"`
+	// state is ACTIVE (default) or INACTIVE. Setting INACTIVE deregisters
+	// the revision (ECS DeregisterTaskDefinition; `kubectl ecs
+	// deregister-task-definition family:n`): no new Task may use it and no
+	// Service may be created with it or changed to it (refused at apply
+	// time), while the Tasks that run it keep running and a Service that
+	// already uses it keeps scaling. One way: an INACTIVE revision cannot
+	// be made ACTIVE again. Only an INACTIVE revision may be deleted (ECS
+	// DeleteTaskDefinitions).
+	// +optional
+	// +kubebuilder:default=ACTIVE
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf || self == 'INACTIVE'",message="spec.state: an INACTIVE (deregistered) revision cannot be made ACTIVE again, as in ECS: change the TaskDefinition to register a new revision"
+	State RevisionState `json:"state,omitempty"`
 }
 
 // TaskDefinitionRevisionStatus is observed by the manager.
@@ -68,9 +96,10 @@ type TaskDefinitionRevisionStatus struct {
 }
 
 // TaskDefinitionRevision is the immutable revision family:revision of a task
-// definition, named <family>-<revision> and minted by the manager. Delete it
-// to deregister it: it stays DELETE_IN_PROGRESS while any Task or Service
-// references it.
+// definition, named <family>-<revision> and minted by the manager.
+// Deregister it with spec.state INACTIVE, then delete it (ECS
+// DeleteTaskDefinitions): it stays DELETE_IN_PROGRESS while any Task or
+// Service references it.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
@@ -84,9 +113,9 @@ type TaskDefinitionRevision struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	// spec is immutable.
+	// spec is immutable, but for state (ACTIVE → INACTIVE).
 	// +required
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="a TaskDefinitionRevision is immutable: change the TaskDefinition to mint a new revision"
+	// +kubebuilder:validation:XValidation:rule="self.family == oldSelf.family && self.revision == oldSelf.revision && self.taskDefinition == oldSelf.taskDefinition",message="a TaskDefinitionRevision is immutable: change the TaskDefinition to mint a new revision (only spec.state may change, from ACTIVE to INACTIVE: ECS DeregisterTaskDefinition)"
 	Spec TaskDefinitionRevisionSpec `json:"spec"`
 	// status is observed by the manager.
 	// Until first written it reads {observedGeneration: 0}, which GitOps
@@ -102,6 +131,24 @@ type TaskDefinitionRevisionList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []TaskDefinitionRevision `json:"items"`
+}
+
+// EffectiveStatus is the revision's ECS status as its spec and metadata say
+// it, ahead of the manager's status.status (which mirrors it):
+// DELETE_IN_PROGRESS once deleted, INACTIVE once deregistered, else ACTIVE.
+// Decisions about new Tasks and Services use it, so that a deregistration
+// counts from the moment the API server accepted it.
+func (r *TaskDefinitionRevision) EffectiveStatus() RevisionStatus {
+	switch {
+	case r.DeletionTimestamp != nil:
+		return RevisionDeleteInProgress
+	case r.Spec.State == RevisionStateInactive || r.Status.Status == RevisionInactive:
+		return RevisionInactive
+	case r.Status.Status == RevisionDeleteInProgress:
+		return RevisionDeleteInProgress
+	default:
+		return RevisionActive
+	}
 }
 
 func init() {

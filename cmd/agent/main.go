@@ -24,6 +24,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -44,11 +45,14 @@ import (
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/internal/agent"
+	"github.com/longshore-io/longshore/internal/agentapi"
+	"github.com/longshore-io/longshore/internal/ecsarn"
 	"github.com/longshore-io/longshore/internal/initproc"
 	"github.com/longshore-io/longshore/internal/kube"
 	"github.com/longshore-io/longshore/internal/logs"
 	"github.com/longshore-io/longshore/internal/network"
 	lsruntime "github.com/longshore-io/longshore/internal/runtime"
+	"github.com/longshore-io/longshore/internal/taskendpoint"
 	"github.com/longshore-io/longshore/internal/version"
 )
 
@@ -84,6 +88,11 @@ type options struct {
 	burst               int
 	nodeIdentity        bool
 	showVersion         bool
+	agentAPI            agentAPIOptions
+	// The ECS endpoints inside tasks and on the instance (docs/task-endpoints.md).
+	taskEndpointsHost string
+	introspectionAddr string
+	arn               ecsarn.Config
 }
 
 func main() {
@@ -94,6 +103,10 @@ func main() {
 	// Containers with initProcessEnabled run this binary as their PID 1.
 	if len(os.Args) > 1 && os.Args[1] == initproc.Subcommand {
 		os.Exit(initproc.Main(os.Args[2:]))
+	}
+	// A task's namespace holder (pidMode/ipcMode task) runs it as pause.
+	if len(os.Args) == 2 && os.Args[1] == initproc.PauseSubcommand {
+		os.Exit(initproc.Pause())
 	}
 	var o options
 	fs := flag.CommandLine
@@ -140,6 +153,20 @@ Flags:
 	fs.BoolVar(&o.nodeIdentity, "node-identity", false, "Act as this node's own identity, ServiceAccount longshore-agents/<node> (the DaemonSet): "+
 		"the kubeconfig's credentials, the pod's ServiceAccount token (bound to its node), only obtain tokens of it. "+
 		"--instance-name must be the node (default: it).")
+	fs.StringVar(&o.agentAPI.bindAddress, "agent-api-bind-address", fmt.Sprintf(":%d", agentapi.DefaultPort),
+		"Address of the HTTPS endpoint of task logs and exec (kubectl ecs logs, kubectl ecs exec); \"0\" disables it.")
+	fs.StringVar(&o.agentAPI.advertise, "agent-api-advertise-address", "",
+		"HOST:PORT clients reach the endpoint at, published in the ContainerInstance. Default: the bind address, else --host-address (or the default route's source address) and the port, else the hostname.")
+	fs.StringVar(&o.agentAPI.clientCA, "client-ca-file", "",
+		"CA bundle that signs the client certificates the endpoint accepts. Default: the API server's, from ConfigMap kube-system/extension-apiserver-authentication.")
+	fs.StringVar(&o.taskEndpointsHost, "task-endpoints-host-address", taskendpoint.DefaultHostAddress,
+		"Where host-mode tasks reach their task metadata and agent endpoints; \"0\" disables them for host-mode tasks. "+
+			"Tasks with a network namespace of their own reach theirs at "+taskendpoint.TaskAddress.String()+" inside it.")
+	fs.StringVar(&o.introspectionAddr, "introspection-bind-address", taskendpoint.DefaultIntrospectionAddress,
+		"Address of the agent introspection endpoint (/v1/metadata, /v1/tasks); \"0\" disables it.")
+	fs.StringVar(&o.arn.Region, "ecs-region", ecsarn.DefaultRegion, "Region in the ECS ARNs the task endpoints show.")
+	fs.StringVar(&o.arn.AccountID, "ecs-account-id", ecsarn.DefaultAccountID, "Account id (twelve digits) in the ECS ARNs the task endpoints show.")
+	fs.StringVar(&o.arn.Partition, "ecs-partition", ecsarn.DefaultPartition, "Partition in the ECS ARNs the task endpoints show.")
 	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
 	// --kubeconfig is registered by controller-runtime: a path, else $KUBECONFIG, else in-cluster.
 	zapOpts := zap.Options{}
@@ -363,11 +390,29 @@ func run(o options, zapOpts zap.Options) error {
 		Recorder: mgr.GetEventRecorder("longshore-agent"), Clock: clock.RealClock{},
 		MaxConcurrentReconciles: o.concurrency,
 	}
+	if err := setupTaskEndpoints(mgr, o, tasks); err != nil {
+		return err
+	}
 	if err := tasks.SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := mgr.Add(&agent.GarbageCollector{Cache: mgr.GetCache(), Client: mgr.GetClient(), Runtime: rt,
-		Network: netw, Instance: o.instanceName, Interval: 10 * time.Minute, Helpers: &helpers}); err != nil {
+	endpoint, apiPort, err := setupAgentAPI(o, cfg, host, hostAddr, mgr, tasks, o.logDir)
+	if err != nil {
+		return err
+	}
+	if endpoint != nil {
+		reg.Config.AgentEndpoint = endpoint
+		reg.Config.ReservedPorts = append(reg.Config.ReservedPorts, apiPort)
+	}
+	// The agent's listeners on the host are ports no host-mode task may
+	// take (ECS reserves 51678 and 51679 the same way).
+	for _, addr := range []string{o.taskEndpointsHost, o.introspectionAddr} {
+		if p, ok := listenPort(addr); ok {
+			reg.Config.ReservedPorts = append(reg.Config.ReservedPorts, p)
+		}
+	}
+	if err := mgr.Add(&agent.GarbageCollector{Cache: mgr.GetCache(), Client: mgr.GetClient(), Tasks: tasks,
+		Instance: o.instanceName, Interval: 10 * time.Minute, Helpers: &helpers}); err != nil {
 		return err
 	}
 	if err := mgr.Add(reg); err != nil {
@@ -427,6 +472,51 @@ func run(o options, zapOpts zap.Options) error {
 	}
 	leaveNothingIfIdle(rt, netw, router, o.bridgeName, o.taskBridgeName)
 	return nil
+}
+
+// setupTaskEndpoints gives the task reconciler the ECS endpoints inside
+// tasks (task metadata v4/v3, task protection) and adds the host-mode and
+// introspection listeners.
+func setupTaskEndpoints(mgr ctrl.Manager, o options, tasks *agent.TaskReconciler) error {
+	if err := o.arn.Validate(); err != nil {
+		return fmt.Errorf("--ecs-region/--ecs-account-id/--ecs-partition: %w", err)
+	}
+	src := &agent.EndpointSource{Reconciler: tasks, Cluster: o.cluster, AvailabilityZone: o.availabilityZone, ARN: o.arn}
+	host := o.taskEndpointsHost
+	if host == "0" {
+		host = ""
+	}
+	srv := &taskendpoint.Server{Source: src, ARN: o.arn, HostAddress: host,
+		KeyFile: filepath.Join(o.stateDir, "task-endpoints.key"), CgroupOf: agent.EndpointCgroup,
+		Clock: clock.RealClock{}, Log: ctrl.Log.WithName("task-endpoints")}
+	if err := srv.Init(); err != nil {
+		return err
+	}
+	tasks.Endpoints = srv
+	if err := mgr.Add(srv); err != nil {
+		return err
+	}
+	if o.introspectionAddr == "0" || o.introspectionAddr == "" {
+		return nil
+	}
+	return mgr.Add(&taskendpoint.Introspection{Address: o.introspectionAddr, Source: src, ARN: o.arn,
+		Version: version.Version, Log: ctrl.Log.WithName("introspection")})
+}
+
+// listenPort is the port of a HOST:PORT listen address ("0" or empty: none).
+func listenPort(addr string) (int32, bool) {
+	if addr == "" || addr == "0" {
+		return 0, false
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(port, 10, 32)
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	return int32(n), true
 }
 
 // leaveNothingIfIdle removes this agent's bridges and its routes to other

@@ -36,6 +36,9 @@ func main() {
 		fmt.Println("longshore-init", version.Version)
 		return
 	}
+	if len(args) == 1 && args[0] == initproc.PauseSubcommand {
+		os.Exit(initproc.Pause()) // a task's namespace holder
+	}
 	if len(args) > 0 && args[0] == initproc.Subcommand {
 		args = args[1:]
 	}

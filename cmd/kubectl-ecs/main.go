@@ -19,9 +19,13 @@ limitations under the License.
 //
 //	kubectl ecs convert -f task-def.json [--image-map FROM=TO]… [-n NS]
 //	kubectl ecs register-task-definition --cli-input-json file://task-def.json [-n NS]
+//	kubectl ecs logs TASK [-c CONTAINER] [-f] [--since D] [--tail N] [--timestamps] [-p]
+//	kubectl ecs exec TASK [-c CONTAINER] [-i] [-t] -- COMMAND [ARG...]
+//	kubectl ecs deregister-task-definition FAMILY:REVISION [-n NS]
+//	kubectl ecs delete-task-definitions FAMILY:REVISION... [-n NS]
 //
 // Exit codes: 0 done; 1 the input or the cluster refused it (the message
-// says why); 2 wrong usage.
+// says why); 2 wrong usage; exec: the command's.
 package main
 
 import (
@@ -57,6 +61,15 @@ const usage = `kubectl ecs: Longshore's kubectl plugin.
       register-task-definition would register it, and wait for the revision.
       --cli-input-yaml takes YAML.
 
+  kubectl ecs logs TASK [-c CONTAINER] [-f] [--since D] [--tail N] [--timestamps] [-p] [-n NAMESPACE]
+      Print a container's output, from the agent that runs the task
+      (RBAC: get tasks/log). -f follows it until the container stops; -p is
+      the attempt its restart policy replaced.
+
+  kubectl ecs exec TASK [-c CONTAINER] [-i] [-t] [-n NAMESPACE] -- COMMAND [ARG...]
+      Run a command in a running container (RBAC: create tasks/exec); the
+      exit code is the command's. Every exec is an Event on the task.
+
   --kubeconfig, --context and -n work as with kubectl.
   Exit codes: 0 done, 1 refused (the message says why), 2 wrong usage.
 `
@@ -77,13 +90,19 @@ func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		_, _ = fmt.Fprint(stderr, usage)
+		_, _ = fmt.Fprint(stderr, usage+revisionsUsage)
 		if len(args) == 0 {
 			return 2
 		}
 		return 0
 	}
+	if code, ok := taskCommand(args, stdin, stdout, stderr); ok {
+		return code
+	}
 	cmd := args[0]
+	if _, ok := revisionVerbs[cmd]; ok {
+		return runRevisionVerb(cmd, args[1:], stdout, stderr, kubeClient)
+	}
 	fs := flag.NewFlagSet("kubectl ecs "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	images := imageMap{}
@@ -101,7 +120,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs.StringVar(&inputJSON, "cli-input-json", "", "file://FILE of a task definition in JSON")
 		fs.StringVar(&inputYAML, "cli-input-yaml", "", "file://FILE of a task definition in YAML")
 	default:
-		_, _ = fmt.Fprintf(stderr, "kubectl ecs: unknown command %q\n\n%s", cmd, usage)
+		_, _ = fmt.Fprintf(stderr, "kubectl ecs: unknown command %q\n\n%s", cmd, usage+revisionsUsage)
 		return 2
 	}
 	if err := fs.Parse(args[1:]); err != nil {

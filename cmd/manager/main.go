@@ -27,20 +27,13 @@ import (
 	"os"
 	"time"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/longshore-io/longshore/controllers/agentaccess"
-	"github.com/longshore-io/longshore/controllers/cluster"
 	"github.com/longshore-io/longshore/controllers/service"
-	"github.com/longshore-io/longshore/controllers/task"
-	"github.com/longshore-io/longshore/controllers/taskdefinition"
+	"github.com/longshore-io/longshore/controllers/setup"
 	"github.com/longshore-io/longshore/internal/kube"
 	"github.com/longshore-io/longshore/internal/version"
 )
@@ -48,6 +41,7 @@ import (
 type options struct {
 	metricsAddr             string
 	probeAddr               string
+	pprofAddr               string
 	leaderElect             bool
 	leaderElectionNamespace string
 	leaseDuration           time.Duration
@@ -55,6 +49,7 @@ type options struct {
 	agentGrace              time.Duration
 	instanceLostTimeout     time.Duration
 	taskConcurrency         int
+	binders                 int
 	clusterConcurrency      int
 	tdConcurrency           int
 	serviceConcurrency      int
@@ -79,13 +74,15 @@ Flags:
 	// --kubeconfig is registered by controller-runtime: a path, else $KUBECONFIG, else in-cluster.
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; \"0\" disables it.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "", "Address of the Go profiler's /debug/pprof/ endpoints (e.g. 127.0.0.1:8082); empty disables it.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "Elect a leader through a Lease so that only one replica acts.")
 	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "longshore-system", "Namespace of the leader election Lease.")
 	fs.DurationVar(&o.leaseDuration, "leader-election-lease-duration", 15*time.Second, "How long a standby waits before taking over an unrenewed leadership.")
 	fs.DurationVar(&o.renewDeadline, "leader-election-renew-deadline", 10*time.Second, "How long the leader retries renewing before it gives up leadership.")
 	fs.DurationVar(&o.agentGrace, "agent-grace", 10*time.Second, "How long an agent's Lease may go unrenewed before its instance is agentConnected: false.")
 	fs.DurationVar(&o.instanceLostTimeout, "instance-lost-timeout", 60*time.Second, "How long an instance may stay disconnected before its tasks are stopped (InfrastructureHealth) and released for replacement.")
-	fs.IntVar(&o.taskConcurrency, "task-concurrency", 8, "Tasks reconciled at once (placement itself is serial).")
+	fs.IntVar(&o.taskConcurrency, "task-concurrency", 8, "Tasks resolved at once (the scheduler then places them one after the other).")
+	fs.IntVar(&o.binders, "scheduler-binders", 16, "Binds the scheduler writes to the API server at once.")
 	fs.IntVar(&o.clusterConcurrency, "cluster-concurrency", 2, "Clusters reconciled at once.")
 	fs.IntVar(&o.tdConcurrency, "taskdefinition-concurrency", 4, "TaskDefinitions reconciled at once.")
 	fs.IntVar(&o.serviceConcurrency, "service-concurrency", 2, "Services reconciled at once.")
@@ -121,6 +118,7 @@ func run(o options, zapOpts zap.Options) error {
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress:  o.probeAddr,
+		PprofBindAddress:        o.pprofAddr,
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "longshore-manager",
 		LeaderElectionNamespace: o.leaderElectionNamespace,
@@ -128,7 +126,7 @@ func run(o options, zapOpts zap.Options) error {
 		RenewDeadline:           &o.renewDeadline,
 		// Give up leadership on a clean shutdown so a standby takes over at once.
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         cache.Options{ByObject: cacheByObject(o.leaderElectionNamespace)},
+		Cache:                         setup.CacheOptions(o.leaderElectionNamespace),
 	})
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
@@ -148,61 +146,16 @@ func run(o options, zapOpts zap.Options) error {
 	}
 
 	ctx := ctrl.SetupSignalHandler()
-	if err := cluster.SetupIndexes(ctx, mgr); err != nil {
-		return err
-	}
-	if err := taskdefinition.SetupIndexes(ctx, mgr); err != nil {
-		return err
-	}
-	if err := service.SetupIndexes(ctx, mgr); err != nil {
-		return err
-	}
-	if err := agentaccess.SetupIndexes(ctx, mgr); err != nil {
-		return err
-	}
-	clk := clock.RealClock{}
-	if err := (&cluster.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("longshore-manager"), Clock: clk,
+	if err := setup.SetupControllers(ctx, mgr, setup.Options{
 		LeaseNamespace: o.leaderElectionNamespace, AgentGrace: o.agentGrace, InstanceLostTimeout: o.instanceLostTimeout,
-		MaxConcurrentReconciles: o.clusterConcurrency}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if err := mgr.Add(&cluster.EnsureDefaultCluster{Client: mgr.GetClient(), Reader: mgr.GetAPIReader()}); err != nil {
-		return err
-	}
-	if err := (&task.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("longshore-manager"), Clock: clk,
-		MaxConcurrentReconciles: o.taskConcurrency}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if err := (&taskdefinition.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("longshore-manager"),
-		MaxConcurrentReconciles: o.tdConcurrency}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if err := (&taskdefinition.RevisionReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("longshore-manager")}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-
-	if err := (&service.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("longshore-manager"), Clock: clk,
-		MaxConcurrentReconciles: o.serviceConcurrency}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-
-	// Each agent's Secret and ConfigMap reads: a few cached reads per
-	// instance, and a write only when its tasks' references change.
-	if err := (&agentaccess.Reconciler{Client: mgr.GetClient(), MaxConcurrentReconciles: 4}).SetupWithManager(mgr); err != nil {
+		ClusterConcurrency: o.clusterConcurrency, TaskConcurrency: o.taskConcurrency,
+		TaskDefinitionConcurrency: o.tdConcurrency, AgentAccessConcurrency: 4, SchedulerBinders: o.binders,
+		Service: &service.Reconciler{MaxConcurrentReconciles: o.serviceConcurrency},
+	}); err != nil {
 		return err
 	}
 
 	log.Info("Starting longshore-manager", "version", version.Version, "leaderElection", o.leaderElect,
 		"metrics", o.metricsAddr, "probes", o.probeAddr)
 	return mgr.Start(ctx)
-}
-
-// cacheByObject is what the manager caches less of than everything: the
-// agents' heartbeat Leases live in the manager's namespace only, and of
-// Roles and RoleBindings only the agents' Secret and ConfigMap grants
-// (controllers/agentaccess) concern it.
-func cacheByObject(leaseNamespace string) map[client.Object]cache.ByObject {
-	by := agentaccess.CacheByObject()
-	by[&coordinationv1.Lease{}] = cache.ByObject{Namespaces: map[string]cache.Config{leaseNamespace: {}}}
-	return by
 }

@@ -43,10 +43,13 @@ import (
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
@@ -113,7 +116,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 				return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: i}}}
 			}
 			return nil
-		})).
+		}), builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+			return !grantsAlike(e.ObjectOld.(*ecsv1.Task), e.ObjectNew.(*ecsv1.Task))
+		}})).
 		Watches(&rbacv1.Role{}, handler.EnqueueRequestsFromMapFunc(toInstance)).
 		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(toInstance)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
@@ -125,6 +130,14 @@ func toInstance(_ context.Context, o client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: i}}}
 	}
 	return nil
+}
+
+// grantsAlike tells whether two versions of a task ask the same of their
+// instance's grants: the same instance, revision and whether it is STOPPED
+// (a task's status changes many times, its grants at most twice).
+func grantsAlike(a, b *ecsv1.Task) bool {
+	return a.Spec.ContainerInstance == b.Spec.ContainerInstance && revisionName(a) == revisionName(b) &&
+		(a.Status.LastStatus == ecsv1.TaskStopped) == (b.Status.LastStatus == ecsv1.TaskStopped)
 }
 
 // grant is what one instance's agent may read in one namespace.
@@ -198,8 +211,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // grants collects, per namespace, what the instance's tasks that are not
 // STOPPED reference (their revisions are immutable).
 func (r *Reconciler) grants(ctx context.Context, instance string) (map[string]*grant, error) {
+	// Read only: no copy of the instance's tasks and their revisions on
+	// each pass.
 	var tasks ecsv1.TaskList
-	if err := r.Client.List(ctx, &tasks, client.MatchingFields{cluster.IndexTaskInstance: instance}); err != nil {
+	if err := r.Client.List(ctx, &tasks, client.MatchingFields{cluster.IndexTaskInstance: instance}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	want := map[string]*grant{}
@@ -213,7 +228,7 @@ func (r *Reconciler) grants(ctx context.Context, instance string) (map[string]*g
 			continue // the manager has not resolved it yet: the agent waits too
 		}
 		rev := &ecsv1.TaskDefinitionRevision{}
-		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: name}, rev); err != nil {
+		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: name}, rev, client.UnsafeDisableDeepCopy); err != nil {
 			if apierrors.IsNotFound(err) {
 				continue // the agent fails the task for it
 			}

@@ -40,6 +40,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -47,6 +48,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -99,7 +101,18 @@ type Reconciler struct {
 	InstanceLostTimeout time.Duration
 	// MaxConcurrentReconciles bounds how many Clusters reconcile at once.
 	MaxConcurrentReconciles int
+	// TaskBatch is how long a change of a Task waits before its Cluster's
+	// pass, so that the changes of a burst (a Service scaling out, a
+	// thousand RunTasks) are counted in one pass, one status write per
+	// instance, not one per task (default DefaultTaskBatch). Instances,
+	// Leases, Services and the Cluster itself are reconciled at once.
+	TaskBatch time.Duration
 }
+
+// DefaultTaskBatch is the default Reconciler.TaskBatch: the counts and
+// remaining resources of instances lag the tasks by at most this much
+// (placement does not read them: the scheduler keeps its own cache).
+const DefaultTaskBatch = time.Second
 
 // SetupWithManager registers the reconciler.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -108,13 +121,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("cluster").
-		For(&ecsv1.Cluster{}).
+		// Its own status writes (of Clusters and instances) wake no pass:
+		// they would undo the batching of task changes.
+		For(&ecsv1.Cluster{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&ecsv1.ContainerInstance{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			return toCluster(o.(*ecsv1.ContainerInstance).Spec.Cluster)
-		})).
-		Watches(&ecsv1.Task{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-			return toCluster(o.(*ecsv1.Task).Spec.Cluster)
-		})).
+		}), builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+			return !instanceAlike(e.ObjectOld.(*ecsv1.ContainerInstance), e.ObjectNew.(*ecsv1.ContainerInstance))
+		}})).
+		Watches(&ecsv1.Task{}, r.taskHandler()).
 		Watches(&ecsv1.Service{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			return toCluster(o.(*ecsv1.Service).Spec.Cluster)
 		})).
@@ -129,6 +144,62 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
 		Complete(r)
+}
+
+// taskHandler enqueues a Task's Cluster TaskBatch after a change that
+// the pass counts: the task's instance or Cluster, its lastStatus, its
+// reservation, its deletion or finalizers (a lost instance's task is
+// released). Health, container states and the like wake nothing.
+func (r *Reconciler) taskHandler() handler.TypedEventHandler[client.Object, reconcile.Request] {
+	batch := r.TaskBatch
+	if batch <= 0 {
+		batch = DefaultTaskBatch
+	}
+	add := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], o client.Object) {
+		q.AddAfter(reconcile.Request{NamespacedName: client.ObjectKey{Name: ecsv1.ClusterName(o.(*ecsv1.Task).Spec.Cluster)}}, batch)
+	}
+	return handler.TypedFuncs[client.Object, reconcile.Request]{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(q, e.Object)
+		},
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if !countedAlike(e.ObjectOld.(*ecsv1.Task), e.ObjectNew.(*ecsv1.Task)) {
+				add(q, e.ObjectOld) // a task that moved Cluster leaves the old one
+				add(q, e.ObjectNew)
+			}
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(q, e.Object)
+		},
+		GenericFunc: func(_ context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(q, e.Object)
+		},
+	}
+}
+
+// instanceAlike tells whether two versions of an instance differ only in
+// what this reconciler writes (remaining resources, task counts,
+// conditions, agentConnected, taskCIDR).
+func instanceAlike(a, b *ecsv1.ContainerInstance) bool {
+	if a.Generation != b.Generation || !a.DeletionTimestamp.Equal(b.DeletionTimestamp) {
+		return false
+	}
+	own := func(ci *ecsv1.ContainerInstance) *ecsv1.ContainerInstanceStatus {
+		st := ci.Status.DeepCopy()
+		st.ObservedGeneration, st.Conditions, st.AgentConnected, st.TaskCIDR = 0, nil, nil, ""
+		st.RemainingResources, st.RunningTasksCount, st.PendingTasksCount = nil, 0, 0
+		return st
+	}
+	return apiequality.Semantic.DeepEqual(own(a), own(b))
+}
+
+// countedAlike tells whether a Cluster pass sees the two versions of a
+// task the same.
+func countedAlike(a, b *ecsv1.Task) bool {
+	return a.Spec.ContainerInstance == b.Spec.ContainerInstance && a.Spec.Cluster == b.Spec.Cluster &&
+		a.Status.LastStatus == b.Status.LastStatus &&
+		a.Annotations[ecsv1.AnnotationReservation] == b.Annotations[ecsv1.AnnotationReservation] &&
+		a.DeletionTimestamp.Equal(b.DeletionTimestamp) && slices.Equal(a.Finalizers, b.Finalizers)
 }
 
 // EnsureDefaultCluster creates the Cluster "default" when no Cluster exists.
@@ -169,7 +240,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	var tasks ecsv1.TaskList
-	if err := r.Client.List(ctx, &tasks, client.MatchingFields{IndexTaskCluster: req.Name}); err != nil {
+	// Read only (releaseLostTasks copies what it changes): no copy of every
+	// Task of the cluster on each pass.
+	if err := r.Client.List(ctx, &tasks, client.MatchingFields{IndexTaskCluster: req.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, err
 	}
 	now := r.Clock.Now()
@@ -395,7 +468,8 @@ func (r *Reconciler) releaseLostTasks(ctx context.Context, ci *ecsv1.ContainerIn
 			continue
 		}
 		log.Info("Stopping the task of a lost container instance", "task", client.ObjectKeyFromObject(t), "instance", ci.Name)
-		before := t.DeepCopy()
+		before := t
+		t = t.DeepCopy() // the listed tasks are the cache's own objects
 		now := metav1.NewTime(r.Clock.Now())
 		// The loss is why it stopped, whatever stop was under way.
 		t.Status.StopCode, t.Status.StoppedReason = "", ""

@@ -154,7 +154,7 @@ func (p *pass) planDaemon() {
 	instances := make([]string, 0, len(p.eligible))
 	for name := range p.eligible {
 		instances = append(instances, name)
-		if !slices.ContainsFunc(byInstance[name], func(ti *taskInfo) bool { return ti.holdsMinimum(prim) }) {
+		if !slices.ContainsFunc(byInstance[name], func(ti *taskInfo) bool { return p.holdsMinimum(ti, prim) }) {
 			down++
 		}
 	}
@@ -197,13 +197,13 @@ func (p *pass) planDaemon() {
 		}
 		// Tasks that hold no minimum first: stopping them costs nothing.
 		slices.SortStableFunc(old, func(a, b *taskInfo) int {
-			if ha, hb := a.holdsMinimum(prim), b.holdsMinimum(prim); ha != hb {
+			if ha, hb := p.holdsMinimum(a, prim), p.holdsMinimum(b, prim); ha != hb {
 				return boolRank(!ha)
 			}
 			return 0
 		})
 		for _, ti := range old {
-			if ti.holdsMinimum(prim) {
+			if p.holdsMinimum(ti, prim) {
 				if down >= maxDown {
 					break
 				}

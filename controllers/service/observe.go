@@ -66,21 +66,30 @@ func (ti *taskInfo) pending() bool {
 // holdsMinimum tells whether the task counts toward minimumHealthyPercent
 // while the primary deployment prim rolls out. A task of prim (on an
 // instance that is not DRAINING) counts once it is healthy: a replacement
-// must prove itself before the task it replaces may stop. Any other task
-// counts while it is placed, live and not UNHEALTHY: healthy, or still
-// starting normally (PENDING, or RUNNING and not yet past the health
-// rule). Such a task is what the service runs now; that a newer
+// must prove itself before the task it replaces may stop. So does a task
+// of a FAILED deployment (the one a rollback replaces): its deployment
+// failed because tasks like it did not hold, and while it is briefly
+// RUNNING it must not let a task that serves stop in its stead. Any
+// other task counts while it is placed, live and not UNHEALTHY: healthy,
+// or still starting normally (PENDING, or RUNNING and not yet past the
+// health rule). Such a task is what the service runs now; that a newer
 // deployment came along before it proved itself does not make it a task
 // to stop for free. Only unplaced, UNHEALTHY, stopping and STOPPED tasks
 // count for nothing.
-func (ti *taskInfo) holdsMinimum(prim *ecsv1.Deployment) bool {
+func (p *pass) holdsMinimum(ti *taskInfo, prim *ecsv1.Deployment) bool {
 	if !ti.live() || ti.unhealthy {
 		return false
 	}
-	if prim != nil && ti.dep == prim.ID && !ti.draining {
+	if prim != nil && ti.dep == prim.ID && !ti.draining || p.failedDeployment(ti.dep) {
 		return ti.healthy
 	}
 	return ti.instance != ""
+}
+
+// failedDeployment tells whether deployment id is one whose rollout FAILED.
+func (p *pass) failedDeployment(id string) bool {
+	d := p.deployment(id)
+	return d != nil && d.RolloutState == ecsv1.RolloutFailed
 }
 
 // stopCategory orders tasks for scale in, as ECS does: unplaced tasks
@@ -102,6 +111,9 @@ func (ti *taskInfo) stopCategory() int {
 // revInfo is what the Service needs of a TaskDefinitionRevision.
 type revInfo struct {
 	found bool
+	// status is the revision's EffectiveStatus (ACTIVE, INACTIVE,
+	// DELETE_IN_PROGRESS).
+	status ecsv1.RevisionStatus
 	// hasHealthCheck: an essential container has a health check.
 	hasHealthCheck bool
 	// constraints are the task definition's memberOf constraints.
@@ -120,7 +132,7 @@ func (p *pass) revision(ctx context.Context, ref string) (*revInfo, error) {
 		err := p.r.Client.Get(ctx, client.ObjectKey{Namespace: p.svc.Namespace, Name: parsed.RevisionName()}, rev)
 		switch {
 		case err == nil:
-			ri.found = true
+			ri.found, ri.status = true, rev.EffectiveStatus()
 			for i := range rev.Spec.TaskDefinition.ContainerDefinitions {
 				c := &rev.Spec.TaskDefinition.ContainerDefinitions[i]
 				if c.IsEssential() && c.HealthCheck != nil {
@@ -156,6 +168,14 @@ func (p *pass) resolveRevision(ctx context.Context) error {
 			p.revStalled, err = p.revisionStalled(ctx, ref)
 			return err
 		}
+		if ri.status != ecsv1.RevisionActive && !p.deploys(ref.String()) {
+			// Admission refuses this (config/policy/revision-status.yaml);
+			// this is for a Service applied just as its revision was
+			// deregistered.
+			p.revProblem = fmt.Sprintf("TaskDefinition %s is %s: a service cannot be created with or changed to a revision that is not ACTIVE", ref, ri.status)
+			p.revStalled = "change spec.taskDefinition"
+			return nil
+		}
 		p.desiredRev = ref.String()
 		return nil
 	}
@@ -166,12 +186,21 @@ func (p *pass) resolveRevision(ctx context.Context) error {
 	var best *ecsv1.TaskDefinitionRevision
 	for i := range revs.Items {
 		rv := &revs.Items[i]
-		if rv.Spec.Family != ref.Family || rv.DeletionTimestamp != nil ||
-			(rv.Status.Status != ecsv1.RevisionActive && rv.Status.Status != "") {
+		if rv.Spec.Family != ref.Family || rv.EffectiveStatus() != ecsv1.RevisionActive {
 			continue
 		}
 		if best == nil || rv.Spec.Revision > best.Spec.Revision {
 			best = rv
+		}
+	}
+	// A deregistered revision stays with the Service that runs it, as in
+	// ECS (its tasks keep running, it can still scale): the Service moves
+	// on to a newer ACTIVE revision, never back to an older one.
+	if prim := p.primary(); prim != nil {
+		if cur, err := ecsv1.ParseTaskDefinitionRef(prim.TaskDefinition); err == nil && cur.Family == ref.Family &&
+			(best == nil || cur.Revision > best.Spec.Revision) {
+			p.desiredRev = cur.String()
+			return nil
 		}
 	}
 	if best == nil {
@@ -181,6 +210,16 @@ func (p *pass) resolveRevision(ctx context.Context) error {
 	}
 	p.desiredRev = fmt.Sprintf("%s:%d", best.Spec.Family, best.Spec.Revision)
 	return nil
+}
+
+// deploys says whether a deployment of the Service runs ref.
+func (p *pass) deploys(ref string) bool {
+	for _, d := range p.st.Deployments {
+		if d.TaskDefinition == ref {
+			return true
+		}
+	}
+	return false
 }
 
 // revisionStalled says why a revision that cannot be resolved cannot

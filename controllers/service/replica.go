@@ -134,14 +134,30 @@ func (p *pass) planReplica() {
 	}
 	sel := p.stopSelector()
 	if excess := len(primLive) - int(desired); excess > 0 {
-		for _, ti := range sel.pick(primLive, excess, p.liveTasks()) {
+		// In ECS order, skipping the tasks protected from scale-in: those
+		// that would have stopped, had they not been protected, hold the
+		// scale in up if too few others are left.
+		var kept []*taskInfo
+		stopped := 0
+		for _, ti := range sel.pick(primLive, len(primLive), p.liveTasks()) {
+			if stopped == excess {
+				break
+			}
+			if ti.t.Status.Protection.Protected(p.now) && !p.deleting {
+				kept = append(kept, ti)
+				continue
+			}
 			p.stop(ti, ecsv1.StopCodeServiceSchedulerInitiated, scalingReason(prim.ID))
+			stopped++
+		}
+		for i := 0; stopped+i < excess && i < len(kept); i++ {
+			p.keep(kept[i])
 		}
 		primLive = slices.DeleteFunc(primLive, func(ti *taskInfo) bool { return !ti.live() })
 	}
 	holding := int32(0)
 	for _, ti := range p.liveTasks() {
-		if ti.holdsMinimum(prim) {
+		if p.holdsMinimum(ti, prim) {
 			holding++
 		}
 	}
@@ -149,12 +165,18 @@ func (p *pass) planReplica() {
 	switch {
 	case desired == 0 || p.deleting:
 		for _, ti := range replaceable {
+			if p.keep(ti) {
+				continue
+			}
 			p.stop(ti, ecsv1.StopCodeServiceSchedulerInitiated, scalingReason(depOr(ti.dep, prim)))
 		}
 	case !primFailed:
 		// A failed primary starts no task: the older deployments keep theirs.
 		for _, ti := range sel.pick(replaceable, len(replaceable), p.liveTasks()) {
-			if ti.holdsMinimum(prim) {
+			if p.keep(ti) {
+				continue // it holds the deployment up until its protection ends
+			}
+			if p.holdsMinimum(ti, prim) {
 				if holding-1 < minHealthy {
 					continue
 				}
@@ -163,6 +185,7 @@ func (p *pass) planReplica() {
 			p.stop(ti, ecsv1.StopCodeServiceSchedulerInitiated, scalingReason(depOr(ti.dep, prim)))
 		}
 	}
+	p.protectionEvent()
 	if primFailed || p.deleting {
 		return
 	}
@@ -199,8 +222,9 @@ type stopSelector struct {
 	// the service's spread strategies, then the instance.
 	fields  []string
 	valueOf func(ti *taskInfo, field string) string
-	// rank of a deployment: older deployments stop first; tasks of
-	// deployments the status does not know have rank 0.
+	// rank of a deployment: older deployments stop first, but the tasks
+	// of a FAILED deployment that a rollback replaces and of deployments
+	// the status does not know (rank 0) before all.
 	rank map[string]int
 }
 
@@ -231,15 +255,19 @@ func (p *pass) stopSelector() *stopSelector {
 	slices.SortStableFunc(deps, func(a, b ecsv1.Deployment) int { return createdAt(&a).Compare(createdAt(&b).Time) })
 	for i, d := range deps {
 		s.rank[d.ID] = i + 1
+		if d.RolloutState == ecsv1.RolloutFailed && d.Status != ecsv1.DeploymentPrimary {
+			s.rank[d.ID] = 0 // what a rollback replaces goes first
+		}
 	}
 	return s
 }
 
 // pick returns up to n of cands in the order ECS stops them: unplaced
 // tasks first, then tasks not yet RUNNING, then unhealthy ones, then
-// healthy ones; older deployments first; then from the value (zone, …,
-// instance) with the most tasks of the service among live, so that the
-// spread stays balanced; then the newest task.
+// healthy ones; older deployments first (a FAILED one that a rollback
+// replaces before all); then from the value (zone, …, instance) with the
+// most tasks of the service among live, so that the spread stays
+// balanced; then the newest task.
 func (s *stopSelector) pick(cands []*taskInfo, n int, live []*taskInfo) []*taskInfo {
 	if n <= 0 || len(cands) == 0 {
 		return nil

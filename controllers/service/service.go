@@ -178,8 +178,11 @@ type pass struct {
 	classified  bool // tasks and desired are known
 	st          *ecsv1.ServiceStatus
 
-	stops       []stopReq
-	creates     []createReq
+	stops   []stopReq
+	creates []createReq
+	// kept are the tasks the pass would stop but keeps for their
+	// scale-in protection (protection.go).
+	kept        []*taskInfo
 	markCounted []*taskInfo
 	requeue     time.Duration
 	// deferred are the Events about deployments and steady state, emitted

@@ -280,9 +280,12 @@ func TestPlanReplicaKeepsTheMinimum(t *testing.T) {
 	for name, tc := range map[string]struct {
 		minPct, maxPct int32
 		old, new       string // one letter a task, see planTask
-		primFailed     bool
-		wantStops      []string
-		wantCreates    int
+		// failed: tasks of a FAILED deployment between old and new, the
+		// one a rollback (new) replaces.
+		failed      string
+		primFailed  bool
+		wantStops   []string
+		wantCreates int
 	}{
 		"old not yet proven, new starting: nothing stops":   {minPct: 100, maxPct: 200, old: "uuu", new: "uuu"},
 		"old not yet proven, no new yet: start, stop none":  {minPct: 100, maxPct: 200, old: "uuu", wantCreates: 3},
@@ -295,21 +298,35 @@ func TestPlanReplicaKeepsTheMinimum(t *testing.T) {
 		"0 %, 100 %: every old task may stop":               {minPct: 0, maxPct: 100, old: "uuu", wantStops: []string{"old0", "old1", "old2"}},
 		"a failed primary stops and starts nothing":         {minPct: 100, maxPct: 200, old: "uuu", new: "u", primFailed: true},
 		"a failed primary keeps older tasks at 0 % as well": {minPct: 0, maxPct: 200, old: "hhh", primFailed: true},
+		// The rollback of CI's "good, then bad" sequences: the failed
+		// deployment's tasks briefly RUNNING held the minimum, and an
+		// older task that served stopped in their stead.
+		"rollback: the failed deployment's unproven tasks hold nothing and stop first": {minPct: 100, maxPct: 200, old: "uuu", failed: "uu",
+			wantStops: []string{"failed0", "failed1"}, wantCreates: 1},
+		"rollback at 50 %: the failed deployment's tasks stop, then one old": {minPct: 50, maxPct: 200, old: "uuu", failed: "u",
+			wantStops: []string{"failed0", "old2"}, wantCreates: 2},
+		"rollback: a failed deployment's healthy task holds the minimum": {minPct: 100, maxPct: 200, old: "uu", failed: "h",
+			wantStops: []string{}, wantCreates: 3},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := &Reconciler{}
 			r.init()
 			svc := &ecsv1.Service{Spec: ecsv1.ServiceSpec{DesiredCount: ptr.To[int32](3), DeploymentConfiguration: ecsv1.DeploymentConfiguration{
 				MinimumHealthyPercent: ptr.To(tc.minPct), MaximumPercent: ptr.To(tc.maxPct)}}}
-			at := metav1.NewTime(time.Unix(100, 0))
-			prim := ecsv1.Deployment{ID: "new", Status: ecsv1.DeploymentPrimary, RolloutState: ecsv1.RolloutInProgress, CreatedAt: &at}
+			at := func(s int64) *metav1.Time { t := metav1.NewTime(time.Unix(s, 0)); return &t }
+			prim := ecsv1.Deployment{ID: "new", Status: ecsv1.DeploymentPrimary, RolloutState: ecsv1.RolloutInProgress, CreatedAt: at(100)}
 			if tc.primFailed {
 				prim.RolloutState = ecsv1.RolloutFailed
 			}
-			st := &ecsv1.ServiceStatus{Deployments: []ecsv1.Deployment{prim, {ID: "old", Status: ecsv1.DeploymentActive}}}
+			st := &ecsv1.ServiceStatus{Deployments: []ecsv1.Deployment{prim,
+				{ID: "failed", Status: ecsv1.DeploymentActive, RolloutState: ecsv1.RolloutFailed, CreatedAt: at(80)},
+				{ID: "old", Status: ecsv1.DeploymentActive, CreatedAt: at(50)}}}
 			p := &pass{r: r, svc: svc, st: st, desired: 3, now: time.Unix(200, 0), log: logr.Discard()}
 			for i, k := range tc.old {
 				p.tasks = append(p.tasks, planTask(fmt.Sprintf("old%d", i), "old", string(k)))
+			}
+			for i, k := range tc.failed {
+				p.tasks = append(p.tasks, planTask(fmt.Sprintf("failed%d", i), "failed", string(k)))
 			}
 			for i, k := range tc.new {
 				p.tasks = append(p.tasks, planTask(fmt.Sprintf("new%d", i), "new", string(k)))

@@ -157,7 +157,7 @@ func (p *pass) setConditions(prim *ecsv1.Deployment, steady bool) {
 	case prim != nil && prim.RolloutState == ecsv1.RolloutFailed:
 		cond(ecsv1.ConditionSteadyState, metav1.ConditionFalse, ecsv1.ReasonDeploymentFailed, prim.RolloutStateReason)
 	case prim != nil && prim.RolloutState == ecsv1.RolloutInProgress:
-		cond(ecsv1.ConditionSteadyState, metav1.ConditionFalse, ecsv1.ReasonDeploymentInProgress, prim.RolloutStateReason)
+		cond(ecsv1.ConditionSteadyState, metav1.ConditionFalse, ecsv1.ReasonDeploymentInProgress, withNote(prim.RolloutStateReason, p.protectionNote()))
 	default:
 		healthy := 0
 		for _, ti := range p.tasks {
@@ -166,7 +166,7 @@ func (p *pass) setConditions(prim *ecsv1.Deployment, steady bool) {
 			}
 		}
 		cond(ecsv1.ConditionSteadyState, metav1.ConditionFalse, ecsv1.ReasonTasksNotReady,
-			fmt.Sprintf("%d of %d tasks are running and healthy", healthy, p.desired))
+			withNote(fmt.Sprintf("%d of %d tasks are running and healthy", healthy, p.desired), p.protectionNote()))
 	}
 	switch {
 	case prim == nil && p.revProblem != "":
@@ -306,4 +306,12 @@ func (p *pass) requeueAfter(d time.Duration) {
 	if p.requeue == 0 || d < p.requeue {
 		p.requeue = d
 	}
+}
+
+// withNote appends note (a sentence) to msg.
+func withNote(msg, note string) string {
+	if note == "" {
+		return msg
+	}
+	return msg + "; " + note
 }

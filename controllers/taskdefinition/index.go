@@ -52,7 +52,8 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 }
 
 // revisionRefs are the pinned revisions a Task (unless STOPPED) or a
-// Service keeps in use, deduplicated and sorted. Unparsable or family-only
+// Service (its spec, status and PRIMARY or ACTIVE deployments) keeps in
+// use, deduplicated and sorted. Unparsable or family-only
 // references ("web", the latest ACTIVE revision) pin nothing.
 func revisionRefs(o client.Object) []ecsv1.TaskDefinitionRef {
 	var raw []string
@@ -65,7 +66,12 @@ func revisionRefs(o client.Object) []ecsv1.TaskDefinitionRef {
 	case *ecsv1.Service:
 		raw = []string{x.Spec.TaskDefinition, x.Status.TaskDefinition}
 		for _, d := range x.Status.Deployments {
-			raw = append(raw, d.TaskDefinition)
+			// An INACTIVE deployment (history) starts no task: it does not
+			// hold its revision, as in ECS, where only the deployments that
+			// may still scale block DeleteTaskDefinitions.
+			if d.Status != ecsv1.DeploymentInactive {
+				raw = append(raw, d.TaskDefinition)
+			}
 		}
 	default:
 		return nil

@@ -22,6 +22,17 @@ const (
 	// the last revision number of every family of that namespace (data key
 	// = family, value = decimal number). See the package documentation.
 	CounterConfigMapName = "longshore-revision-counters"
+	// RevisionStatusConfigMapName is the ConfigMap, one per namespace that
+	// has revisions that are not ACTIVE, that lists them (data key = the
+	// revision's object name, value = INACTIVE or DELETE_IN_PROGRESS) for
+	// the admission policy longshore-revision-not-active (its param). See
+	// statusmap.go.
+	RevisionStatusConfigMapName = "longshore-revision-status"
+
+	// AnnotationPruned on a TaskDefinitionRevision says revisionHistoryLimit
+	// deregistered it in order to delete it: a pass that finds it INACTIVE
+	// and not yet deleted (a crash in between) deletes it.
+	AnnotationPruned = "ecs.longshore.io/pruned"
 
 	// AnnotationSpecHash on a TaskDefinitionRevision is the SpecHash of
 	// its spec.taskDefinition.
@@ -37,8 +48,8 @@ const (
 	IndexTaskRevisionInUse = "ecs.longshore.io/task-revision-in-use"
 	// IndexServiceRevision indexes Services by the revisions they
 	// reference, as "family:revision": spec.taskDefinition when it pins a
-	// revision, status.taskDefinition and every
-	// status.deployments[].taskDefinition.
+	// revision, status.taskDefinition and the taskDefinition of every
+	// deployment that is not INACTIVE.
 	IndexServiceRevision = "ecs.longshore.io/service-revision"
 
 	// DefaultRevisionHistoryLimit applies when spec.revisionHistoryLimit

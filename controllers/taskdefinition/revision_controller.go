@@ -18,10 +18,13 @@ package taskdefinition
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -36,22 +39,36 @@ import (
 )
 
 // RevisionReconciler keeps TaskDefinitionRevisions' finalizer and status:
-// a live revision is ACTIVE and carries FinalizerRevisionInUse; a deleted
-// one is DELETE_IN_PROGRESS until no Task that is not STOPPED and no
-// Service references it, then its finalizer is removed (ECS
-// DeleteTaskDefinitions).
+// a live revision is ACTIVE, or INACTIVE once its spec.state says so, and
+// carries FinalizerRevisionInUse; a deleted one is DELETE_IN_PROGRESS until
+// no Task that is not STOPPED and no Service references it, then its
+// finalizer is removed (ECS DeleteTaskDefinitions). It also keeps each
+// namespace's revision status map, the param of the admission policy that
+// refuses new users of revisions that are not ACTIVE (statusmap.go).
 type RevisionReconciler struct {
 	// Client reads from the manager's cache, with the indexes of
 	// SetupIndexes, and writes to the API server.
 	Client client.Client
+	// APIReader reads the revision status ConfigMaps (the manager caches
+	// no ConfigMaps). SetupWithManager defaults it to the manager's API
+	// reader.
+	APIReader client.Reader
 	// Recorder emits Events in ECS wording; nil emits none.
 	Recorder events.EventRecorder
+
+	mu sync.Mutex
+	// written is the revision status map last written (or read) per
+	// namespace.
+	written map[string]map[string]string
 }
 
 // SetupWithManager registers the reconciler: revisions, and the Tasks and
 // Services whose references to revisions change (mapped to the revisions
 // they referenced before and after the change).
 func (r *RevisionReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("taskdefinitionrevision").
 		For(&ecsv1.TaskDefinitionRevision{}).
@@ -64,23 +81,44 @@ func (r *RevisionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 func (r *RevisionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	rev := &ecsv1.TaskDefinitionRevision{}
 	if err := r.Client.Get(ctx, req.NamespacedName, rev); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		if apierrors.IsNotFound(err) {
+			// Gone: it leaves the namespace's status map.
+			err = r.syncStatusMap(ctx, req.Namespace)
+			return kube.Result(ctrl.Result{}, conflictOrAlreadyExists(err))
+		}
+		return ctrl.Result{}, err
 	}
-	var err error
-	if rev.DeletionTimestamp.IsZero() {
+	// The map first: admission refuses new users of a deregistered
+	// revision as soon as possible.
+	err := r.syncStatusMap(ctx, rev.Namespace)
+	switch {
+	case !rev.DeletionTimestamp.IsZero():
+		// A map that cannot be written never holds a deletion back (a
+		// terminating namespace refuses to re-create it).
+		err = errors.Join(err, r.reconcileDeletion(ctx, rev))
+	case err == nil:
 		err = r.reconcileLive(ctx, rev)
-	} else {
-		err = r.reconcileDeletion(ctx, rev)
 	}
+	err = conflictOrAlreadyExists(err)
 	if kube.IsConflict(err) {
 		ctrl.LoggerFrom(ctx).V(1).Info("Lost a race with another writer, retrying", "reason", err.Error())
 	}
 	return kube.Result(ctrl.Result{}, err)
 }
 
-// reconcileLive makes sure a live revision carries the finalizer and a
-// status (the Reconciler sets both at creation; this repairs a crash in
-// between).
+// conflictOrAlreadyExists turns the AlreadyExists of a status map created
+// concurrently into the conflict it is (retried soon).
+func conflictOrAlreadyExists(err error) error {
+	if apierrors.IsAlreadyExists(err) {
+		return apierrors.NewConflict(corev1.Resource("configmaps"), RevisionStatusConfigMapName, err)
+	}
+	return err
+}
+
+// reconcileLive makes sure a live revision carries the finalizer (the
+// Reconciler sets it at creation; this repairs a crash in between) and
+// that its status says what its spec.state does: ACTIVE, or INACTIVE once
+// deregistered.
 func (r *RevisionReconciler) reconcileLive(ctx context.Context, rev *ecsv1.TaskDefinitionRevision) error {
 	if !controllerutil.ContainsFinalizer(rev, ecsv1.FinalizerRevisionInUse) {
 		base := rev.DeepCopy()
@@ -90,12 +128,20 @@ func (r *RevisionReconciler) reconcileLive(ctx context.Context, rev *ecsv1.TaskD
 		}
 	}
 	base := rev.DeepCopy()
-	if rev.Status.Status == "" {
-		rev.Status.Status = ecsv1.RevisionActive
+	rev.Status.Status = ecsv1.RevisionActive
+	if rev.Spec.State == ecsv1.RevisionStateInactive {
+		rev.Status.Status = ecsv1.RevisionInactive
 	}
 	rev.Status.ObservedGeneration = rev.Generation
 	setRevisionReady(rev)
-	_, err := kube.PatchStatus(ctx, r.Client, base, rev)
+	wrote, err := kube.PatchStatus(ctx, r.Client, base, rev)
+	if err == nil && wrote && rev.Status.Status == ecsv1.RevisionInactive && base.Status.Status != ecsv1.RevisionInactive {
+		ctrl.LoggerFrom(ctx).Info("Task definition deregistered", "revision", refOf(rev))
+		if r.Recorder != nil {
+			r.Recorder.Eventf(rev, nil, corev1.EventTypeNormal, ecsv1.EventDeregistered, "Deregister",
+				"Deregistered task definition %s: it is INACTIVE; its running tasks keep running and the services that use it can still scale, but no new task or service may use it", refOf(rev))
+		}
+	}
 	return err
 }
 
@@ -140,14 +186,19 @@ func (r *RevisionReconciler) reconcileDeletion(ctx context.Context, rev *ecsv1.T
 }
 
 // setRevisionReady sets a revision's Ready condition: True while it is
-// registered (ACTIVE, or INACTIVE: kept for the tasks that run it), False
+// registered (ACTIVE, reason Registered) or deregistered (INACTIVE, reason
+// Deregistered: kept for the tasks and Services that use it), False
 // once deleted (DELETE_IN_PROGRESS, held by the Tasks and Services that
-// use it). A revision is immutable: its spec never changes, so it never
-// reports Reconciling or Stalled.
+// use it). A revision's spec changes at most once (spec.state), and the status
+// follows it in the same pass, so it never reports Reconciling or Stalled.
 func setRevisionReady(rev *ecsv1.TaskDefinitionRevision) {
 	c := metav1.Condition{Type: ecsv1.ConditionReady, Status: metav1.ConditionTrue, Reason: ecsv1.ReasonRevisionRegistered,
 		ObservedGeneration: rev.Generation, Message: fmt.Sprintf("Task definition %s is %s", refOf(rev), rev.Status.Status)}
-	if rev.Status.Status == ecsv1.RevisionDeleteInProgress {
+	switch rev.Status.Status {
+	case ecsv1.RevisionInactive:
+		c.Reason = ecsv1.ReasonRevisionDeregistered
+		c.Message = fmt.Sprintf("Task definition %s is INACTIVE (deregistered): kept for the tasks and services that already use it; only now may it be deleted (ECS DeleteTaskDefinitions)", refOf(rev))
+	case ecsv1.RevisionDeleteInProgress:
 		c.Status, c.Reason = metav1.ConditionFalse, ecsv1.ReasonRevisionDeleteInProgress
 		c.Message = fmt.Sprintf("Task definition %s was deleted: it is DELETE_IN_PROGRESS until no Task or Service uses it", refOf(rev))
 	}

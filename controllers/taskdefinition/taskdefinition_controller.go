@@ -113,9 +113,10 @@ func refOf(rev *ecsv1.TaskDefinitionRevision) string {
 	return ecsv1.TaskDefinitionRef{Family: rev.Spec.Family, Revision: rev.Spec.Revision}.String()
 }
 
-// isActive: ACTIVE, or just created and not yet marked so.
+// isActive: not deregistered (spec.state) nor deleted, whether or not its
+// status says so yet.
 func isActive(rev *ecsv1.TaskDefinitionRevision) bool {
-	return rev.Status.Status == ecsv1.RevisionActive || rev.Status.Status == ""
+	return rev.EffectiveStatus() == ecsv1.RevisionActive
 }
 
 // Reconcile runs one pass: observe → mint → prune history → patch status.
@@ -315,8 +316,9 @@ func (r *Reconciler) reconcileHistory(ctx context.Context, f *family) (ctrl.Resu
 	}
 	kept, keep := 0, []*ecsv1.TaskDefinitionRevision{f.revs[0]}
 	for _, rev := range f.revs[1:] {
-		if !isActive(rev) {
-			keep = append(keep, rev)
+		_, pruning := rev.Annotations[AnnotationPruned]
+		if !isActive(rev) && !pruning {
+			keep = append(keep, rev) // deregistered by its user: theirs to delete
 			continue
 		}
 		ref := refOf(rev)
@@ -324,7 +326,7 @@ func (r *Reconciler) reconcileHistory(ctx context.Context, f *family) (ctrl.Resu
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		if len(tasks)+len(services) > 0 || kept < limit {
+		if !pruning && (len(tasks)+len(services) > 0 || kept < limit) {
 			if len(tasks)+len(services) == 0 {
 				kept++
 			}
@@ -332,16 +334,42 @@ func (r *Reconciler) reconcileHistory(ctx context.Context, f *family) (ctrl.Resu
 			continue
 		}
 		log.Info("Deleting task definition beyond revisionHistoryLimit", "revision", ref, "revisionHistoryLimit", limit)
-		if err := r.Client.Delete(ctx, rev, client.Preconditions{UID: &rev.UID}); err != nil && !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, fmt.Errorf("deleting revision %s: %w", ref, err)
+		if err := r.prune(ctx, rev); err != nil {
+			return ctrl.Result{}, err
 		}
-		if r.Recorder != nil {
+		if r.Recorder != nil && !pruning {
 			r.Recorder.Eventf(f.td, rev, corev1.EventTypeNormal, ecsv1.EventPruned, "Delete",
 				"Deleting task definition %s: older than the %d newest unused revisions kept by revisionHistoryLimit", ref, limit)
 		}
 	}
 	f.revs = keep
 	return ctrl.Result{}, nil
+}
+
+// prune deletes a revision as ECS would let anyone: deregistered first
+// (spec.state INACTIVE, with AnnotationPruned so that a pass after a crash
+// in between finishes the job), then deleted; only an INACTIVE revision
+// may be deleted (config/policy/revision-status.yaml).
+func (r *Reconciler) prune(ctx context.Context, rev *ecsv1.TaskDefinitionRevision) error {
+	ref := refOf(rev)
+	if rev.Spec.State != ecsv1.RevisionStateInactive || rev.Annotations[AnnotationPruned] == "" {
+		base := rev.DeepCopy()
+		rev.Spec.State = ecsv1.RevisionStateInactive
+		if rev.Annotations == nil {
+			rev.Annotations = map[string]string{}
+		}
+		rev.Annotations[AnnotationPruned] = "revisionHistoryLimit"
+		if err := r.Client.Patch(ctx, rev, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return fmt.Errorf("deregistering revision %s: %w", ref, err)
+		}
+	}
+	if err := r.Client.Delete(ctx, rev, client.Preconditions{UID: &rev.UID}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting revision %s: %w", ref, err)
+	}
+	return nil
 }
 
 // patchStatus rebuilds the status from f and merge-patches it when it
@@ -417,7 +445,7 @@ func setReadyCondition(f *family) {
 		c.Message = fmt.Sprintf("Task definition %s is ACTIVE and holds the current spec", refOf(latest))
 	case f.latestHolds:
 		c.Reason = ecsv1.ReasonRevisionNotActive
-		c.Message = fmt.Sprintf("Task definition %s holds the current spec but is %s", refOf(latest), latest.Status.Status)
+		c.Message = fmt.Sprintf("Task definition %s holds the current spec but is %s: change the spec to register a new revision", refOf(latest), latest.EffectiveStatus())
 	case f.td.Annotations[AnnotationMintedSpecHash] == f.hash:
 		c.Reason = ecsv1.ReasonRevisionDeleted
 		c.Message = "The revision registered for the current spec was deleted and " + newest + ": change the spec to register a new one"

@@ -193,12 +193,43 @@ func counter(t *testing.T, ns, family string) string {
 	return cm.Data[family]
 }
 
+// deregisterRevision sets spec.state INACTIVE (ECS DeregisterTaskDefinition).
+func deregisterRevision(t *testing.T, ns, family string, n int32) {
+	t.Helper()
+	rev := &ecsv1.TaskDefinitionRevision{}
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: ecsv1.RevisionName(family, n)}, rev); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(rev.DeepCopy())
+	rev.Spec.State = ecsv1.RevisionStateInactive
+	if err := env.Client.Patch(t.Context(), rev, patch); err != nil {
+		t.Fatalf("deregistering %s: %v", rev.Name, err)
+	}
+}
+
+// deleteRevision deregisters, then deletes a revision (ECS
+// DeleteTaskDefinitions takes only INACTIVE ones).
 func deleteRevision(t *testing.T, ns, family string, n int32) {
 	t.Helper()
+	deregisterRevision(t, ns, family, n)
 	rev := &ecsv1.TaskDefinitionRevision{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: ecsv1.RevisionName(family, n)}}
 	if err := env.Client.Delete(t.Context(), rev); err != nil {
 		t.Fatalf("deleting %s: %v", rev.Name, err)
 	}
+}
+
+// statusMap is the namespace's revision status map (nil when absent).
+func statusMap(t *testing.T, ns string) map[string]string {
+	t.Helper()
+	cm := &corev1.ConfigMap{}
+	err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: taskdefinition.RevisionStatusConfigMapName}, cm)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cm.Data
 }
 
 func waitEvent(t *testing.T, ns, regarding, note string) {
@@ -592,6 +623,79 @@ func TestRevisionInUseIsHeldUntilReleased(t *testing.T) {
 	}
 	waitRevisions(t, ns, "db")
 	waitEvent(t, ns, "db-2", "Deleted task definition db:2")
+}
+
+// TestDeregistration: spec.state INACTIVE is ECS DeregisterTaskDefinition;
+// the manager reports it (status, Ready, an Event, the family's counts)
+// and lists it in the namespace's revision status map, the admission
+// policy's param; deleting it then is DeleteTaskDefinitions.
+func TestDeregistration(t *testing.T) {
+	ns := newNamespace(t)
+	createTD(t, ns, "api", spec("api:a"))
+	waitRevisions(t, ns, "api", 1)
+	setImage(t, ns, "api", "api:b")
+	waitRevisions(t, ns, "api", 1, 2)
+	waitFamily(t, ns, "api", expect(2, 2, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionActive))
+	if m := statusMap(t, ns); m != nil {
+		t.Errorf("a status map %v with every revision ACTIVE", m)
+	}
+	// A task runs api:1 (it keeps running: the agent's business, not
+	// checked here) and holds it once deleted.
+	task := runTask(t, ns, "t1", "api:1")
+
+	deregisterRevision(t, ns, "api", 1)
+	framework.Eventually(t, wait, "api-1 INACTIVE", func() error {
+		rev := &ecsv1.TaskDefinitionRevision{}
+		if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "api-1"}, rev); err != nil {
+			return err
+		}
+		c := meta.FindStatusCondition(rev.Status.Conditions, ecsv1.ConditionReady)
+		if rev.Status.Status != ecsv1.RevisionInactive || c == nil || c.Status != metav1.ConditionTrue || c.Reason != ecsv1.ReasonRevisionDeregistered ||
+			c.ObservedGeneration != rev.Generation {
+			return fmt.Errorf("status %q, Ready %+v", rev.Status.Status, c)
+		}
+		return nil
+	})
+	waitEvent(t, ns, "api-1", "Deregistered task definition api:1: it is INACTIVE; its running tasks keep running and the services that use it can still scale, but no new task or service may use it")
+	waitFamily(t, ns, "api", expect(2, 1, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionActive))
+	framework.Eventually(t, wait, "the status map lists api-1", func() error {
+		if m := statusMap(t, ns); fmt.Sprint(m) != "map[api-1:INACTIVE]" {
+			return fmt.Errorf("map %v", m)
+		}
+		return nil
+	})
+
+	// The newest deregistered: the family holds its spec in no ACTIVE
+	// revision, and says what to do.
+	deregisterRevision(t, ns, "api", 2)
+	td := waitFamily(t, ns, "api", expect(2, 0, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionNotActive))
+	if c := cond(td, ecsv1.ConditionStalled); c.Status != metav1.ConditionTrue ||
+		c.Message != "Task definition api:2 holds the current spec but is INACTIVE: change the spec to register a new revision" {
+		t.Errorf("Stalled %+v", c)
+	}
+	// A new spec registers api:3, ACTIVE.
+	setImage(t, ns, "api", "api:c")
+	waitRevisions(t, ns, "api", 1, 2, 3)
+	waitFamily(t, ns, "api", expect(3, 1, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionActive))
+
+	// Deleted while a task runs it: DELETE_IN_PROGRESS in the map too.
+	if err := env.Client.Delete(t.Context(), &ecsv1.TaskDefinitionRevision{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "api-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, wait, "the status map says api-1 is DELETE_IN_PROGRESS", func() error {
+		if m := statusMap(t, ns); fmt.Sprint(m) != "map[api-1:DELETE_IN_PROGRESS api-2:INACTIVE]" {
+			return fmt.Errorf("map %v", m)
+		}
+		return nil
+	})
+	stopTask(t, task)
+	waitRevisions(t, ns, "api", 2, 3)
+	framework.Eventually(t, wait, "api-1 leaves the status map", func() error {
+		if m := statusMap(t, ns); fmt.Sprint(m) != "map[api-2:INACTIVE]" {
+			return fmt.Errorf("map %v", m)
+		}
+		return nil
+	})
 }
 
 func TestRevisionHistoryLimit(t *testing.T) {

@@ -303,16 +303,9 @@ func (b *configWriter) recordTransformer(match string, kv [][2]string) {
 	b.line("")
 }
 
-// fireLensDir is the task's FireLens directory on the host: under the
-// agent's run directory, not its state directory, so that the socket's
-// path stays within the 107 bytes a Unix socket path may have.
-func (r *TaskReconciler) fireLensDir(task *ecsv1.Task) string {
-	return filepath.Join(r.runDir(), "firelens", taskID(task))
-}
-
 // taskID is the task's id as ECS writes it: 32 hexadecimal digits (the
 // Task's UID without dashes).
-func taskID(task *ecsv1.Task) string { return strings.ReplaceAll(string(task.UID), "-", "") }
+func taskID(task *ecsv1.Task) string { return taskIDOf(task.UID) }
 
 // fireLensSetup is what prepareFireLens decided for the containers.
 type fireLensSetup struct {
@@ -327,7 +320,7 @@ type fireLensSetup struct {
 
 // prepareFireLens writes the router's configuration and creates its
 // socket directory, once per task (nil for a task without a router).
-func (t *taskRun) prepareFireLens(ctx context.Context, td *ecsv1.TaskDefinitionSpec) (*fireLensSetup, error) {
+func (t *taskSync) prepareFireLens(ctx context.Context, td *ecsv1.TaskDefinitionSpec) (*fireLensSetup, error) {
 	router := fireLensRouter(td)
 	if router == nil {
 		return nil, nil
@@ -337,7 +330,7 @@ func (t *taskRun) prepareFireLens(ctx context.Context, td *ecsv1.TaskDefinitionS
 	if !ok {
 		return nil, userErrorf("container %s: firelensConfiguration type %q is neither fluentbit nor fluentd", router.Name, fc.Type)
 	}
-	dir := t.r.fireLensDir(t.task)
+	dir := t.r.fireLensDir(t.task.UID)
 	socketDir := filepath.Join(dir, "socket")
 	confDir := filepath.Join(dir, "config")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -430,7 +423,7 @@ func (s *fireLensSetup) forward(task *ecsv1.Task, d *ecsv1.ContainerDefinition, 
 // fireLensExternal reads the router's external configuration for
 // config-file-type s3: the ConfigMap the S3 object's ARN maps onto (as
 // environmentFiles do), key the object's file name.
-func (t *taskRun) fireLensExternal(ctx context.Context, router, arn string) ([]byte, error) {
+func (t *taskSync) fireLensExternal(ctx context.Context, router, arn string) ([]byte, error) {
 	name, key, err := ecsv1.S3ObjectConfigMapKey(arn)
 	if err != nil {
 		return nil, userErrorf("container %s: firelensConfiguration config-file-value: %v", router, err)

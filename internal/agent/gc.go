@@ -18,30 +18,32 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
-	"syscall"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
-	"github.com/longshore-io/longshore/internal/network"
 	lsruntime "github.com/longshore-io/longshore/internal/runtime"
 )
 
-// GarbageCollector removes, at agent start and then periodically, the
-// containers, network attachments and task directories that belong to no
-// Task bound to this instance: what a force-deleted Task or a crash left;
-// and the host helper binaries of earlier agent versions once no container
-// refers to them.
+// GarbageCollector removes, at agent start and then periodically, what
+// belongs to no Task bound to this instance: what a force-deleted Task (its
+// finalizer removed by hand) or a crash left: containers, network
+// attachments, cgroups, task and run directories, with the same cleanup as
+// the stop path; and the host helper binaries of earlier agent versions
+// once no container refers to them.
 type GarbageCollector struct {
-	Cache    cache.Cache
-	Client   client.Reader
-	Runtime  lsruntime.Containers
-	Network  network.Network
+	Cache  cache.Cache
+	Client client.Reader
+	// Tasks is the task reconciler, whose runtime, network, cgroups and
+	// directories the collector cleans up.
+	Tasks    *TaskReconciler
 	Instance string
 	Interval time.Duration
 	// Helpers, when set, are this agent's installed host helpers.
@@ -69,13 +71,18 @@ func (g *GarbageCollector) Start(ctx context.Context) error {
 // Collect runs one pass.
 func (g *GarbageCollector) Collect(ctx context.Context) error {
 	log := ctrl.LoggerFrom(ctx).WithName("gc")
-	// Containers and attachments first, Tasks second: whatever existed
-	// before the Task list belongs to a Task that the list includes.
-	conts, err := g.Runtime.List(ctx, nil)
+	r := g.Tasks
+	// What is on the host first, Tasks second: whatever existed before the
+	// Task list belongs to a Task that the list includes.
+	conts, err := r.Runtime.List(ctx, nil)
 	if err != nil {
 		return err
 	}
-	atts, err := g.Network.List(ctx)
+	atts, err := r.Network.List(ctx)
+	if err != nil {
+		return err
+	}
+	dirs, err := r.taskDirs()
 	if err != nil {
 		return err
 	}
@@ -83,25 +90,41 @@ func (g *GarbageCollector) Collect(ctx context.Context) error {
 	if err := g.Client.List(ctx, &tasks); err != nil {
 		return err
 	}
-	known := map[string]bool{}
+	known := map[types.UID]bool{}
 	for _, t := range tasks.Items {
 		if t.Spec.ContainerInstance == g.Instance {
-			known[string(t.UID)] = true
+			known[t.UID] = true
 		}
 	}
+	orphans := map[types.UID][]lsruntime.ContainerStatus{}
 	var inUse []string
 	for _, c := range conts {
-		uid := c.Labels[lsruntime.LabelTaskUID]
+		uid := types.UID(c.Labels[lsruntime.LabelTaskUID])
 		if uid == "" || known[uid] {
 			inUse = append(inUse, lsruntime.HostBinaries(c.Labels)...)
 			continue
 		}
-		log.Info("Removing a container of no task", "container", c.ID, "task", c.Labels[lsruntime.LabelTaskNamespace]+"/"+c.Labels[lsruntime.LabelTaskName])
-		if err := g.Runtime.Stop(ctx, c.ID, syscall.SIGTERM, 10*time.Second); err != nil {
-			return err
+		orphans[uid] = append(orphans[uid], c)
+	}
+	keep := map[string]bool{}
+	for _, a := range atts {
+		uid := attachmentTask(a.ID)
+		if known[uid] {
+			keep[a.ID] = true
+		} else if _, ok := orphans[uid]; !ok {
+			orphans[uid] = nil
 		}
-		if err := g.Runtime.Delete(ctx, c.ID); err != nil {
-			return err
+	}
+	for _, uid := range dirs {
+		if _, ok := orphans[uid]; !ok && !known[uid] {
+			orphans[uid] = nil
+		}
+	}
+	var errs []error
+	for uid, cs := range orphans {
+		log.Info("Cleaning up after a task that no longer exists", "uid", uid, "containers", len(cs))
+		if err := r.cleanupTask(ctx, uid, cs); err != nil {
+			errs = append(errs, fmt.Errorf("task %s: %w", uid, err))
 		}
 	}
 	if g.Helpers != nil {
@@ -110,20 +133,22 @@ func (g *GarbageCollector) Collect(ctx context.Context) error {
 			log.Info("Removed the helper binaries of an earlier agent version", "dir", p)
 		}
 		if err != nil {
-			return fmt.Errorf("removing old helper binaries: %w", err)
+			errs = append(errs, fmt.Errorf("removing old helper binaries: %w", err))
 		}
 	}
-	keep := map[string]bool{}
-	for _, a := range atts {
-		uid, _, _ := strings.Cut(a.ID, "-")
-		if len(a.ID) >= 36 {
-			uid = a.ID[:36]
-		}
-		if known[uid] {
-			keep[a.ID] = true
-		} else {
-			log.Info("Removing a network attachment of no task", "attachment", a.ID)
-		}
+	// What no attachment records (plugin caches, IPAM reservations).
+	if err := r.Network.GC(ctx, keep); err != nil {
+		errs = append(errs, err)
 	}
-	return g.Network.GC(ctx, keep)
+	return errors.Join(errs...)
+}
+
+// attachmentTask is the UID of the task a network attachment belongs to:
+// its ID is the UID (awsvpc, none) or "<UID>-<container>" (bridge).
+func attachmentTask(id string) types.UID {
+	if len(id) >= 36 {
+		return types.UID(id[:36])
+	}
+	uid, _, _ := strings.Cut(id, "-")
+	return types.UID(uid)
 }

@@ -88,6 +88,12 @@ func (n *instanceNetwork) Teardown(ctx context.Context, id string) error {
 	return cni.Teardown(ctx, id)
 }
 
+// NetNSPath implements network.Network.
+func (n *instanceNetwork) NetNSPath(id string) string {
+	cni, _ := n.current(context.Background(), false)
+	return cni.NetNSPath(id)
+}
+
 // List implements network.Network.
 func (n *instanceNetwork) List(ctx context.Context) ([]network.Attachment, error) {
 	cni, _ := n.current(ctx, false)

@@ -33,3 +33,11 @@ package agent
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update,namespace=longshore-system
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+//
+// The logs and exec endpoint (internal/agentapi) authenticates tokens and
+// authorises requests through the API server, as the kubelet does; the
+// client CA it reads through the RoleBinding
+// longshore-agent-authentication-reader (config/rbac/role_bindings.yaml).
+//
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create

@@ -62,6 +62,8 @@ type Config struct {
 	// HostAddress is where other instances reach this host (the next hop
 	// or tunnel end of the routes to its task subnet); empty: none.
 	HostAddress string
+	// AgentEndpoint is the agent's logs and exec endpoint (internal/agentapi); nil: none.
+	AgentEndpoint *ecsv1.AgentEndpoint
 }
 
 // Registrar creates or updates the agent's ContainerInstance and reports
@@ -193,6 +195,7 @@ func (r *Registrar) agentStatus(runtimeVersion string, registeredAt *metav1.Time
 		RuntimeVersion: runtimeVersion,
 		HostAddress:    r.Config.HostAddress,
 		RegisteredAt:   registeredAt,
+		AgentEndpoint:  r.Config.AgentEndpoint,
 	}
 }
 

@@ -19,6 +19,7 @@ package agent
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -131,8 +132,8 @@ func TestTaskLifecycleWithFakes(t *testing.T) {
 	if _, ok := netw.Attachment(string(task.UID)); ok {
 		t.Error("network attachment left")
 	}
-	if len(cg.removed) != 1 {
-		t.Errorf("task cgroup not removed: %v", cg.removed)
+	if !slices.Equal(cg.removed, []string{cgroupParent(task.UID), legacyCgroupParent(task.UID)}) {
+		t.Errorf("task cgroup not removed (and the earlier versions' place): %v", cg.removed)
 	}
 	for _, cs := range got.Status.Containers {
 		if cs.Name == "app" && (cs.ExitCode == nil || *cs.ExitCode != 2) {
@@ -277,8 +278,11 @@ func TestRestartInterruptedByAgentCrashWithFakes(t *testing.T) {
 		StateDir: t.TempDir(), Clock: clocktesting.NewFakeClock(time.Now()), Cgroups: &noCgroups{}}
 	r.init()
 	// What the crashed agent left: the record of the restart, no container.
-	run := &taskRun{r: r, task: task}
-	if err := run.recordRestart("app", 1); err != nil {
+	record := filepath.Join(r.taskDir(task.UID), "restart-app")
+	if err := os.MkdirAll(filepath.Dir(record), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(record, []byte("1"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(task)}); err != nil {
@@ -295,7 +299,7 @@ func TestRestartInterruptedByAgentCrashWithFakes(t *testing.T) {
 	if calls := rt.Calls(); !slices.Contains(calls, "Create "+next) || !slices.Contains(calls, "Start "+next) {
 		t.Errorf("calls %v: want attempt 1 created and started", calls)
 	}
-	if _, err := os.Stat(run.restartFile("app")); !os.IsNotExist(err) {
+	if _, err := os.Stat(record); !os.IsNotExist(err) {
 		t.Errorf("restart record left behind: %v", err)
 	}
 }

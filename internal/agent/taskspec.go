@@ -38,6 +38,9 @@ type containerInput struct {
 	Attempt  int
 	// NetNSPath is the namespace to join ("" = host network).
 	NetNSPath string
+	// PIDNSPath and IPCNSPath are the task's shared namespaces (pidMode
+	// and ipcMode task: its namespace holder's), "" for none.
+	PIDNSPath, IPCNSPath string
 	// SecretEnv are the values of Def.Secrets, by variable name.
 	SecretEnv map[string]string
 	// FileEnv are the variables of Def.EnvironmentFiles, later files
@@ -145,14 +148,19 @@ func buildContainerSpec(in containerInput) (lsruntime.ContainerSpec, error) {
 		NetNSPath:      in.NetNSPath,
 		HostPID:        in.TD.PidMode == "host",
 		HostIPC:        in.TD.IpcMode == "host",
+		PIDNSPath:      in.PIDNSPath,
+		IPCNSPath:      in.IPCNSPath,
 		CgroupParent:   in.CgroupParent,
 		Privileged:     def.Privileged,
 		ReadonlyRootfs: def.ReadonlyRootFilesystem,
 		LogURI:         in.LogURI,
 		Terminal:       def.PseudoTerminal != nil && *def.PseudoTerminal,
 	}
-	if in.TD.PidMode == "task" || in.TD.IpcMode == "task" || in.TD.IpcMode == "none" {
-		return spec, fmt.Errorf("pidMode/ipcMode %q/%q are not supported by this agent yet (use host or leave them unset)", in.TD.PidMode, in.TD.IpcMode)
+	switch {
+	case in.TD.IpcMode == "none":
+		return spec, fmt.Errorf("ipcMode none is not supported by this agent (use task, host or leave it unset)")
+	case in.TD.PidMode == "task" && in.PIDNSPath == "", in.TD.IpcMode == "task" && in.IPCNSPath == "":
+		return spec, fmt.Errorf("pidMode/ipcMode %q/%q: the task's namespace holder is missing", in.TD.PidMode, in.TD.IpcMode)
 	}
 	if ov != nil && ov.Command != nil {
 		spec.Command = ov.Command

@@ -19,6 +19,7 @@ package agent
 import (
 	"maps"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -60,7 +61,7 @@ func TestBuildContainerSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := lsruntime.ContainerSpec{
-		ID:    "0f1e2d3c4b5a6978-web-2",
+		ID:    lsruntime.ContainerID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "web", 2),
 		Image: "busybox",
 		Labels: map[string]string{"team": "a",
 			lsruntime.LabelTaskUID: string(task.UID), lsruntime.LabelTaskNamespace: "ns", lsruntime.LabelTaskName: "t1",
@@ -86,20 +87,36 @@ func TestBuildContainerSpec(t *testing.T) {
 		t.Errorf("spec (-want +got):\n%s", d)
 	}
 
+	if _, err := buildContainerSpec(containerInput{Task: task, TD: &ecsv1.TaskDefinitionSpec{IpcMode: "none"}, Def: &ecsv1.ContainerDefinition{Name: "x"}}); err == nil ||
+		!strings.Contains(err.Error(), "ipcMode none is not supported") {
+		t.Errorf("ipcMode none: err = %v, want a clear refusal", err)
+	}
 	if _, err := buildContainerSpec(containerInput{Task: task, TD: &ecsv1.TaskDefinitionSpec{PidMode: "task"}, Def: &ecsv1.ContainerDefinition{Name: "x"}}); err == nil ||
-		!strings.Contains(err.Error(), "not supported") {
-		t.Errorf("pidMode task: err = %v, want a clear refusal", err)
+		!strings.Contains(err.Error(), "namespace holder is missing") {
+		t.Errorf("pidMode task without a holder: err = %v, want a clear refusal", err)
+	}
+	shared, err := buildContainerSpec(containerInput{Task: task, TD: &ecsv1.TaskDefinitionSpec{PidMode: "task", IpcMode: "task"},
+		Def: &ecsv1.ContainerDefinition{Name: "x"}, PIDNSPath: "/proc/7/ns/pid", IPCNSPath: "/proc/7/ns/ipc"})
+	if err != nil || shared.PIDNSPath != "/proc/7/ns/pid" || shared.IPCNSPath != "/proc/7/ns/ipc" || shared.HostPID || shared.HostIPC {
+		t.Errorf("pidMode and ipcMode task: %+v, %v; want the holder's namespaces", shared, err)
 	}
 }
 
-func TestContainerIDFitsContainerd(t *testing.T) {
+func TestContainerIDIsDockerShaped(t *testing.T) {
 	long := strings.Repeat("c", 63)
 	id := lsruntime.ContainerID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", long, 12)
-	if len(id) > 76 || !strings.HasSuffix(id, "-12") {
-		t.Errorf("ID %q (%d chars)", id, len(id))
+	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(id) {
+		t.Errorf("ID %q: want 64 hexadecimal digits", id)
 	}
-	if lsruntime.ContainerID("u", long, 1) == lsruntime.ContainerID("u", long[:62]+"d", 1) {
-		t.Error("shortened names collide")
+	if id != lsruntime.ContainerID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", long, 12) {
+		t.Error("not deterministic")
+	}
+	for _, other := range []string{lsruntime.ContainerID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", long, 11),
+		lsruntime.ContainerID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", long[:62]+"d", 12),
+		lsruntime.ContainerID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f1", long, 12)} {
+		if other == id {
+			t.Error("another task, container or attempt has the same ID")
+		}
 	}
 }
 

@@ -19,7 +19,6 @@ package agent
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"net/url"
 	"strings"
 	"time"
@@ -30,8 +29,6 @@ import (
 	"github.com/longshore-io/longshore/internal/logs"
 	lsruntime "github.com/longshore-io/longshore/internal/runtime"
 )
-
-func errorsAs[T error](err error, target *T) bool { return errors.As(err, target) }
 
 // registryHost normalizes a dockerconfigjson server key ("https://reg:5000/v1/",
 // "reg:5000") to the host containerd asks credentials for.

@@ -48,7 +48,7 @@ func (r *TaskReconciler) sharedVolumesDir() string {
 }
 
 // dockerVolume prepares the directory of a Docker volume and returns it.
-func (t *taskRun) dockerVolume(v ecsv1.Volume, taskDir string) (string, error) {
+func (t *taskSync) dockerVolume(v ecsv1.Volume, taskDir string) (string, error) {
 	dv := v.DockerVolumeConfiguration
 	p := filepath.Join(taskDir, "volumes", v.Name)
 	if dv.Scope == "shared" {

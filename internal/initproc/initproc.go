@@ -33,6 +33,9 @@ import (
 // Subcommand is the agent's argument that selects Main.
 const Subcommand = "init"
 
+// PauseSubcommand selects Pause: the process of a task's namespace holder.
+const PauseSubcommand = "pause"
+
 // MountPath is where the agent binary appears inside a container.
 const MountPath = "/.longshore/init"
 
@@ -88,6 +91,29 @@ func Main(args []string) int {
 					return 128 + int(ws.Signal())
 				}
 				return ws.ExitStatus()
+			}
+		}
+	}
+	return 0
+}
+
+// Pause is the process of a task's namespace holder (ECS pidMode and
+// ipcMode "task"): the PID 1 of the PID namespace the task's containers
+// share, which keeps the namespaces alive while their containers come and
+// go. It does nothing but reap the processes orphaned into it, until
+// SIGTERM or SIGINT, and exits 0.
+func Pause() int {
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, syscall.SIGCHLD, syscall.SIGTERM, syscall.SIGINT)
+	for sig := range sigs {
+		if sig != syscall.SIGCHLD {
+			return 0
+		}
+		for {
+			var ws syscall.WaitStatus
+			pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+			if err != nil || pid <= 0 {
+				break
 			}
 		}
 	}

@@ -18,7 +18,6 @@ package logs
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -84,9 +83,9 @@ func Tail(file string, n int) ([]Line, error) {
 	out := make([]Line, 0, total)
 	for c := len(chunks) - 1; c >= 0; c-- {
 		for _, raw := range chunks[c] {
-			var l Line
-			if err := json.Unmarshal(raw, &l); err != nil {
-				return nil, fmt.Errorf("reading logs of %s: bad record %q: %w", file, truncate(raw, 80), err)
+			l, err := decode(file, raw)
+			if err != nil {
+				return nil, err
 			}
 			out = append(out, l)
 		}
@@ -105,8 +104,7 @@ func truncate(b []byte, n int) []byte {
 }
 
 // lastLines returns the last n complete lines (without their "\n") of the
-// file, in file order, all of them if n < 0. It reads the file backwards in
-// growing blocks, so that a few lines of a large file are cheap.
+// file, in file order, all of them if n < 0.
 func lastLines(name string, n int) ([][]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
@@ -117,14 +115,21 @@ func lastLines(name string, n int) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	size := fi.Size()
+	lines, _, err := lastLinesOf(f, fi.Size(), n)
+	return lines, err
+}
+
+// lastLinesOf returns the last n complete lines (without their "\n") of
+// the first size bytes of f, in file order, all of them if n < 0, and the
+// offset just past the last complete line. It reads the file backwards in
+// growing blocks, so that a few lines of a large file are cheap.
+func lastLinesOf(f *os.File, size int64, n int) ([][]byte, int64, error) {
 	var data []byte // the last len(data) bytes of the file
 	if n < 0 {
-		data, err = io.ReadAll(f)
-		if err != nil {
-			return nil, err
+		data = make([]byte, size)
+		if _, err := f.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
+			return nil, 0, err
 		}
-		size = int64(len(data))
 	} else {
 		block := int64(64 << 10)
 		for int64(len(data)) < size {
@@ -137,7 +142,7 @@ func lastLines(name string, n int) ([][]byte, error) {
 			buf := make([]byte, int(read)+len(data))
 			off := size - int64(len(data)) - read
 			if _, err := f.ReadAt(buf[:read], off); err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			copy(buf[read:], data)
 			data = buf
@@ -145,19 +150,21 @@ func lastLines(name string, n int) ([][]byte, error) {
 		}
 	}
 	atStart := int64(len(data)) == size
+	start := size - int64(len(data))
 	data = trimIncomplete(data)
+	end := start + int64(len(data))
 	if !atStart {
 		// The first bytes are the end of a line that starts earlier.
 		data = data[bytes.IndexByte(data, '\n')+1:] // (no newline: data is empty)
 	}
-	if len(data) == 0 {
-		return nil, nil
+	if len(data) == 0 || n == 0 {
+		return nil, end, nil
 	}
 	lines := bytes.Split(data[:len(data)-1], []byte{'\n'})
 	if n >= 0 && len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
-	return lines, nil
+	return lines, end, nil
 }
 
 // trimIncomplete drops the bytes after the last newline.

@@ -130,16 +130,9 @@ type CNI struct {
 	// retried within one Teardown.
 	delAttempts int
 	delBackoff  time.Duration
-	// crashAt, set by tests, makes Setup stop dead after the named step
-	// ("state", "netns", "add") as if the agent had crashed there.
-	crashAt string
 }
 
 var _ Network = (*CNI)(nil)
-
-// errSimulatedCrash is returned by Setup when a test asked it to stop at a
-// step without cleaning up.
-var errSimulatedCrash = errors.New("simulated crash")
 
 func (c Config) withDefaults() Config {
 	if c.StateDir == "" {
@@ -304,111 +297,26 @@ func findPlugin(dirs []string, name string) (string, error) {
 	return "", fmt.Errorf("CNI plugin %q not found in %s (install containernetworking-plugins)", name, strings.Join(dirs, ", "))
 }
 
+// NetNSPath implements Network.
+func (c *CNI) NetNSPath(id string) string { return filepath.Join(c.cfg.NetNSDir, id) }
+
 // Setup implements Network. Port mappings are published in bridge mode
 // only; CNIConfig is used in awsvpc mode only.
 func (c *CNI) Setup(ctx context.Context, req SetupRequest) (*Attachment, error) {
 	log := ctrl.LoggerFrom(ctx).WithValues("attachment", req.ID, "mode", req.Mode)
-	if !idPattern.MatchString(req.ID) {
-		return nil, fmt.Errorf("network attachment ID %q is invalid (letters, digits, '_', '.', '-'; at most 200)", req.ID)
-	}
-	switch req.Mode {
-	case ModeBridge:
-		var err error
-		if req.PortMappings, err = normalizeMappings(req.PortMappings); err != nil {
-			return nil, err
-		}
-		req.CNIConfig = ""
-		req.Proxy = nil
-	case ModeAWSVPC:
-		req.PortMappings = nil
-		if req.Proxy != nil {
-			if err := req.Proxy.Validate(); err != nil {
-				return nil, err
-			}
-		}
-	case ModeNone:
-		req.PortMappings = nil
-		req.CNIConfig = ""
-		req.Proxy = nil
-	default:
-		return nil, fmt.Errorf("network mode %q is not handled by CNI (bridge, awsvpc or none)", req.Mode)
-	}
-
-	c.mu.Lock()
-	defer c.mu.Unlock()
-
-	if st, ok := c.states[req.ID]; ok {
-		if st.Phase == phaseReady {
-			if !sameRequest(st, req) {
-				return nil, fmt.Errorf("network attachment %s already exists with a different configuration; tear it down first", req.ID)
-			}
-			mounted, err := isNetNS(st.NetNSPath)
-			if err != nil {
-				return nil, err
-			}
-			if mounted {
-				a := st.attachment()
-				return &a, nil
-			}
-			log.Info("Network namespace of a recorded attachment is gone; setting it up again", "netns", st.NetNSPath)
-		} else {
-			log.Info("Tearing down an attachment whose setup was interrupted")
-		}
-		if err := c.teardownLocked(ctx, st); err != nil {
-			return nil, fmt.Errorf("clean up previous network attachment %s: %w", req.ID, err)
-		}
-	} else if _, err := os.Lstat(filepath.Join(c.cfg.NetNSDir, req.ID)); err == nil {
-		// A namespace without a state file: the state file was lost.
-		log.Info("Tearing down an unrecorded namespace with this ID")
-		if err := c.teardownUnrecordedLocked(ctx, req.ID); err != nil {
-			return nil, fmt.Errorf("clean up unrecorded network attachment %s: %w", req.ID, err)
-		}
-	}
-
-	st := &attachmentState{
-		ID:        req.ID,
-		Mode:      req.Mode,
-		Phase:     phaseCreating,
-		NetNSPath: filepath.Join(c.cfg.NetNSDir, req.ID),
-		CNIConfig: req.CNIConfig,
-		Labels:    req.Labels,
-		Proxy:     req.Proxy,
-	}
-	switch {
-	case req.Mode == ModeBridge:
-		st.NetworkName, st.ConfList = networkName(c.cfg.BridgeName), c.bridgeConf
-	case req.Mode == ModeAWSVPC && req.CNIConfig != "":
-		name, data, err := loadUserConfList(c.cfg.ConfDir, req.CNIConfig)
-		if err != nil {
-			return nil, err
-		}
-		st.NetworkName, st.ConfList = name, data
-	case req.Mode == ModeAWSVPC:
-		if c.taskConf == nil {
-			return nil, errors.New("awsvpc network mode needs a task subnet: set the agent's TaskCIDR for this instance, or name a CNI config in the Cluster's spec.taskNetwork.cniConfig")
-		}
-		st.NetworkName, st.ConfList = networkName(c.cfg.TaskBridgeName), c.taskConf
-	}
-	if len(req.PortMappings) > 0 {
-		ports, err := c.ports.assign(req.ID, req.PortMappings)
-		if err != nil {
-			return nil, err
-		}
-		st.Ports = ports
-	}
-
-	log.Info("Setting up network attachment", "netns", st.NetNSPath, "network", st.NetworkName)
-	// The state file comes first: whatever happens after it, Teardown or GC
-	// can find and undo.
-	if err := c.store.write(st); err != nil {
-		c.ports.release(req.ID)
+	req, err := normalizeRequest(req)
+	if err != nil {
 		return nil, err
 	}
-	c.states[req.ID] = st
-
-	done, crashed := false, false
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	existing, st, err := c.beginLocked(ctx, req)
+	if existing != nil || err != nil {
+		return existing, err
+	}
+	done := false
 	defer func() {
-		if done || crashed {
+		if done {
 			return
 		}
 		// Fresh context: the caller's may be what failed us.
@@ -417,27 +325,25 @@ func (c *CNI) Setup(ctx context.Context, req SetupRequest) (*Attachment, error) 
 			log.Error(err, "Cleaning up a failed network setup failed; GC or Teardown will retry")
 		}
 	}()
-	if c.crashAt == "state" {
-		crashed = true
-		return nil, errSimulatedCrash
-	}
-
 	if err := createNetNS(st.NetNSPath); err != nil {
 		return nil, err
 	}
-	if c.crashAt == "netns" {
-		crashed = true
-		return nil, errSimulatedCrash
-	}
-
 	res, err := c.cniAdd(ctx, st)
 	if err != nil {
 		return nil, fmt.Errorf("CNI ADD for %s: %w", req.ID, err)
 	}
-	if c.crashAt == "add" {
-		crashed = true
-		return nil, errSimulatedCrash
+	a, err := c.finishLocked(ctx, st, res)
+	if err != nil {
+		return nil, err
 	}
+	done = true
+	log.Info("Network attachment is set up", "ip", a.IPv4, "bindings", len(a.Bindings))
+	return a, nil
+}
+
+// finishLocked applies what follows CNI ADD (the proxy redirect, the
+// addresses the plugins gave) and records the attachment as ready.
+func (c *CNI) finishLocked(ctx context.Context, st *attachmentState, res *gocni.Result) (*Attachment, error) {
 	if st.Proxy != nil {
 		if err := applyProxyRedirect(ctx, st.NetNSPath, st.Proxy); err != nil {
 			return nil, err
@@ -456,10 +362,115 @@ func (c *CNI) Setup(ctx context.Context, req SetupRequest) (*Attachment, error) 
 	if err := c.store.write(st); err != nil {
 		return nil, err
 	}
-	done = true
 	a := st.attachment()
-	log.Info("Network attachment is set up", "ip", a.IPv4, "bindings", len(a.Bindings))
 	return &a, nil
+}
+
+// normalizeRequest checks req and clears what its mode does not use.
+func normalizeRequest(req SetupRequest) (SetupRequest, error) {
+	if !idPattern.MatchString(req.ID) {
+		return req, fmt.Errorf("network attachment ID %q is invalid (letters, digits, '_', '.', '-'; at most 200)", req.ID)
+	}
+	switch req.Mode {
+	case ModeBridge:
+		var err error
+		if req.PortMappings, err = normalizeMappings(req.PortMappings); err != nil {
+			return req, err
+		}
+		req.CNIConfig = ""
+		req.Proxy = nil
+	case ModeAWSVPC:
+		req.PortMappings = nil
+		if req.Proxy != nil {
+			if err := req.Proxy.Validate(); err != nil {
+				return req, err
+			}
+		}
+	case ModeNone:
+		req.PortMappings = nil
+		req.CNIConfig = ""
+		req.Proxy = nil
+	default:
+		return req, fmt.Errorf("network mode %q is not handled by CNI (bridge, awsvpc or none)", req.Mode)
+	}
+	return req, nil
+}
+
+// beginLocked returns the attachment when it is set up already; else it
+// records a new one (its state file first: whatever happens after it,
+// Teardown or GC can find and undo) and returns its state, for Setup to
+// carry on with: pin the namespace, CNI ADD, finishLocked.
+func (c *CNI) beginLocked(ctx context.Context, req SetupRequest) (*Attachment, *attachmentState, error) {
+	log := ctrl.LoggerFrom(ctx).WithValues("attachment", req.ID, "mode", req.Mode)
+	if st, ok := c.states[req.ID]; ok {
+		if st.Phase == phaseReady {
+			if !sameRequest(st, req) {
+				return nil, nil, fmt.Errorf("network attachment %s already exists with a different configuration; tear it down first", req.ID)
+			}
+			mounted, err := isNetNS(st.NetNSPath)
+			if err != nil {
+				return nil, nil, err
+			}
+			if mounted {
+				a := st.attachment()
+				return &a, nil, nil
+			}
+			log.Info("Network namespace of a recorded attachment is gone; setting it up again", "netns", st.NetNSPath)
+		} else {
+			log.Info("Tearing down an attachment whose setup was interrupted")
+		}
+		if err := c.teardownLocked(ctx, st); err != nil {
+			return nil, nil, fmt.Errorf("clean up previous network attachment %s: %w", req.ID, err)
+		}
+	} else if _, err := os.Lstat(filepath.Join(c.cfg.NetNSDir, req.ID)); err == nil {
+		// A namespace without a state file: the state file was lost.
+		log.Info("Tearing down an unrecorded namespace with this ID")
+		if err := c.teardownUnrecordedLocked(ctx, req.ID); err != nil {
+			return nil, nil, fmt.Errorf("clean up unrecorded network attachment %s: %w", req.ID, err)
+		}
+	}
+
+	st := &attachmentState{
+		ID:        req.ID,
+		Mode:      req.Mode,
+		Phase:     phaseCreating,
+		NetNSPath: c.NetNSPath(req.ID),
+		CNIConfig: req.CNIConfig,
+		Labels:    req.Labels,
+		Proxy:     req.Proxy,
+	}
+	switch {
+	case req.Mode == ModeBridge:
+		st.NetworkName, st.ConfList = networkName(c.cfg.BridgeName), c.bridgeConf
+	case req.Mode == ModeAWSVPC && req.CNIConfig != "":
+		name, data, err := loadUserConfList(c.cfg.ConfDir, req.CNIConfig)
+		if err != nil {
+			return nil, nil, err
+		}
+		st.NetworkName, st.ConfList = name, data
+	case req.Mode == ModeAWSVPC:
+		if c.taskConf == nil {
+			return nil, nil, errors.New("awsvpc network mode needs a task subnet: set the agent's TaskCIDR for this instance, or name a CNI config in the Cluster's spec.taskNetwork.cniConfig")
+		}
+		st.NetworkName, st.ConfList = networkName(c.cfg.TaskBridgeName), c.taskConf
+	}
+	if len(req.PortMappings) > 0 {
+		ports, err := c.ports.assign(req.ID, req.PortMappings)
+		if err != nil {
+			return nil, nil, err
+		}
+		st.Ports = ports
+	}
+
+	log.Info("Setting up network attachment", "netns", st.NetNSPath, "network", st.NetworkName)
+	// The state file comes first: whatever happens after it, Teardown or GC
+	// can find and undo.
+	if err := c.store.write(st); err != nil {
+		c.ports.release(req.ID)
+		return nil, nil, err
+	}
+	c.states[req.ID] = st
+	return nil, st, nil
 }
 
 // sameRequest tells whether a (normalized) request asks for what st

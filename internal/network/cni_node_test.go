@@ -772,6 +772,36 @@ func TestNodeHostPortInUse(t *testing.T) {
 	}
 }
 
+// crashSetup does what Setup does up to step ("state": the state file
+// written, "netns": the namespace pinned too, "add": CNI ADD run too) and
+// stops there, as an agent killed at that point would.
+func crashSetup(t *testing.T, c *CNI, req SetupRequest, step string) {
+	t.Helper()
+	ctx := testContext(t)
+	req, err := normalizeRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, st, err := c.beginLocked(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if step == "state" {
+		return
+	}
+	if err := createNetNS(st.NetNSPath); err != nil {
+		t.Fatal(err)
+	}
+	if step == "netns" {
+		return
+	}
+	if _, err := c.cniAdd(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestNodeCrashRecovery: an agent that dies after writing the state file,
 // after pinning the namespace or after CNI ADD leaves nothing behind once
 // a restarted agent runs Teardown, GC or Setup again.
@@ -782,13 +812,10 @@ func TestNodeCrashRecovery(t *testing.T) {
 				ctx := testContext(t)
 				cfg := nodeConfig(t)
 				c := newNodeCNI(t, cfg)
-				c.crashAt = step
 				id := testID(t, "crash")
 				before := bridgePorts(testBridge)
 				req := SetupRequest{ID: id, Mode: ModeBridge, PortMappings: []PortMapping{{ContainerPort: 80}}}
-				if _, err := c.Setup(ctx, req); !errors.Is(err, errSimulatedCrash) {
-					t.Fatalf("Setup: err = %v, want the simulated crash", err)
-				}
+				crashSetup(t, c, req, step)
 				nsPath := filepath.Join(cfg.NetNSDir, id)
 				fp := footprint{id: id, netns: nsPath, bridge: testBridge}
 				if step == "add" {

@@ -182,6 +182,9 @@ func (f *Fake) injected(op FakeOp, id string) error {
 	return nil
 }
 
+// NetNSPath implements Network.
+func (f *Fake) NetNSPath(id string) string { return path.Join(f.NetNSDir, id) }
+
 // Setup implements Network.
 func (f *Fake) Setup(_ context.Context, req SetupRequest) (*Attachment, error) {
 	f.mu.Lock()
@@ -197,7 +200,7 @@ func (f *Fake) Setup(_ context.Context, req SetupRequest) (*Attachment, error) {
 		c := copyAttachment(a)
 		return &c, nil
 	}
-	a := &Attachment{ID: req.ID, Mode: req.Mode, NetNSPath: path.Join(f.NetNSDir, req.ID)}
+	a := &Attachment{ID: req.ID, Mode: req.Mode, NetNSPath: f.NetNSPath(req.ID)}
 	switch req.Mode {
 	case ModeBridge:
 		mappings, err := normalizeMappings(req.PortMappings)

@@ -103,6 +103,10 @@ type Network interface {
 	// namespace, releases ports and forgets the attachment. Idempotent:
 	// tearing down an unknown ID succeeds.
 	Teardown(ctx context.Context, id string) error
+	// NetNSPath is the path the namespace of attachment id is pinned at
+	// (once Setup made it): callers may create containers that join it by
+	// path while Setup runs.
+	NetNSPath(id string) string
 	// List returns every attachment recorded in the state directory.
 	List(ctx context.Context) ([]Attachment, error)
 	// GC tears down every recorded attachment whose ID is not in keep, and

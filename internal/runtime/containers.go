@@ -154,9 +154,9 @@ func (c *Containerd) Create(ctx context.Context, spec ContainerSpec) error {
 		}
 		labels[labelStdin] = spec.StdinFIFO
 	}
-	if spec.Init {
+	if spec.Init || spec.Pause {
 		if c.InitBinary == "" {
-			return fmt.Errorf("initProcessEnabled needs the agent's init binary, and none is configured")
+			return fmt.Errorf("initProcessEnabled and namespace holders need the agent's init binary, and none is configured")
 		}
 		labels[labelInitBinary] = c.InitBinary
 	}
@@ -199,6 +199,11 @@ func processArgs(entrypoint, command, imageEntrypoint, imageCmd []string) []stri
 
 func specOpts(spec ContainerSpec, img containerd.Image, imageEntrypoint, imageCmd []string, initBinary string) ([]oci.SpecOpts, error) {
 	args := processArgs(spec.Entrypoint, spec.Command, imageEntrypoint, imageCmd)
+	if spec.Pause {
+		args = []string{initproc.MountPath, initproc.PauseSubcommand}
+		spec.Mounts = append(spec.Mounts, Mount{Type: "bind", Source: initBinary, Destination: initproc.MountPath,
+			Options: []string{"rbind", "ro"}})
+	}
 	if len(args) == 0 {
 		return nil, fmt.Errorf("container has no command: the image defines no ENTRYPOINT or CMD and the task definition sets neither entryPoint nor command")
 	}
@@ -231,9 +236,13 @@ func specOpts(spec ContainerSpec, img containerd.Image, imageEntrypoint, imageCm
 	}
 	if spec.HostPID {
 		opts = append(opts, oci.WithHostNamespace(specs.PIDNamespace))
+	} else if spec.PIDNSPath != "" {
+		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.PIDNamespace, Path: spec.PIDNSPath}))
 	}
 	if spec.HostIPC {
 		opts = append(opts, oci.WithHostNamespace(specs.IPCNamespace))
+	} else if spec.IPCNSPath != "" {
+		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.IPCNamespace, Path: spec.IPCNSPath}))
 	}
 	if len(spec.Mounts) > 0 {
 		ms := make([]specs.Mount, 0, len(spec.Mounts))
@@ -657,7 +666,7 @@ func (c *Containerd) status(ctx context.Context, cont containerd.Container) (Con
 	if err != nil {
 		return ContainerStatus{}, err
 	}
-	st := ContainerStatus{ID: cont.ID(), Labels: info.Labels, Image: info.Image, State: StateCreated}
+	st := ContainerStatus{ID: cont.ID(), Labels: info.Labels, Image: info.Image, State: StateCreated, CreatedAt: info.CreatedAt}
 	if img, err := c.client.GetImage(ctx, info.Image); err == nil {
 		st.ImageDigest = img.Target().Digest.String()
 	}

@@ -19,6 +19,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"sync"
@@ -36,9 +37,11 @@ type FakeContainers struct {
 	calls      []string
 	// PullErr, when set, fails EnsureImage for these refs.
 	PullErr map[string]error
-	// ExecResult answers Exec.
+	// ExecResult answers Exec (and gives ExecStream its exit code).
 	ExecResult ExecResult
-	events     chan Event
+	// ExecStreamFunc, when set, answers ExecStream.
+	ExecStreamFunc func(ctx context.Context, id string, args []string, s ExecStreams) (int, error)
+	events         chan Event
 }
 
 // NewFakeContainers returns an empty fake.
@@ -101,7 +104,7 @@ func (f *FakeContainers) Create(_ context.Context, spec ContainerSpec) error {
 	if _, ok := f.containers[spec.ID]; ok {
 		return nil
 	}
-	f.containers[spec.ID] = &ContainerStatus{ID: spec.ID, Labels: maps.Clone(spec.Labels), Image: spec.Image, ImageDigest: "sha256:fake", State: StateCreated}
+	f.containers[spec.ID] = &ContainerStatus{ID: spec.ID, Labels: maps.Clone(spec.Labels), Image: spec.Image, ImageDigest: "sha256:fake", State: StateCreated, CreatedAt: time.Now()}
 	f.specs[spec.ID] = spec
 	return nil
 }
@@ -180,6 +183,32 @@ func (f *FakeContainers) Exec(_ context.Context, id string, args []string, _ tim
 	defer f.mu.Unlock()
 	f.record("Exec %s %v", id, args)
 	return f.ExecResult, nil
+}
+
+// ExecStream implements Containers: ExecStreamFunc answers, else the
+// command's standard input is copied to its output and it exits with
+// ExecResult.ExitCode. A container that is not running refuses.
+func (f *FakeContainers) ExecStream(ctx context.Context, id string, args []string, s ExecStreams) (int, error) {
+	f.mu.Lock()
+	f.record("ExecStream %s %v tty=%t", id, args, s.TTY)
+	c, ok := f.containers[id]
+	running := ok && c.State == StateRunning
+	fn, code := f.ExecStreamFunc, f.ExecResult.ExitCode
+	f.mu.Unlock()
+	switch {
+	case !ok:
+		return -1, fmt.Errorf("%s: %w", id, ErrNotFound)
+	case !running:
+		return -1, fmt.Errorf("container %s has no running process", id)
+	case fn != nil:
+		return fn(ctx, id, args, s)
+	}
+	if s.Stdin != nil && s.Stdout != nil {
+		if _, err := io.Copy(s.Stdout, s.Stdin); err != nil {
+			return -1, err
+		}
+	}
+	return code, nil
 }
 
 // Events implements Containers.

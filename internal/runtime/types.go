@@ -21,6 +21,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"syscall"
@@ -46,26 +47,18 @@ const (
 	LabelStopSignal = containerd.StopSignalLabel
 )
 
-// maxIDLength is containerd's limit on identifiers.
-const maxIDLength = 76
-
 // ContainerID is the deterministic containerd ID of attempt n of a task's
-// container: "<first 16 hex of the task UID>-<container>-<n>", with long
-// container names shortened by a hash so the ID stays within containerd's
-// 76 characters.
+// container: 64 hexadecimal digits (a SHA-256 of the task UID, the
+// container's name and the attempt), the form of a Docker container id,
+// which is what ECS shows as a container's DockerId and what the tools
+// that read it from the container's cgroup path (/ecs/<task id>/<id>, the
+// OpenTelemetry and Datadog ECS integrations) expect. The agent finds its
+// containers by their labels, never by parsing IDs; the containers of an
+// earlier agent version, whose IDs were "<16 hex of the task UID>-<name>-<n>",
+// are adopted as they are.
 func ContainerID(taskUID, container string, attempt int) string {
-	uid := strings.ReplaceAll(taskUID, "-", "")
-	if len(uid) > 16 {
-		uid = uid[:16]
-	}
-	suffix := fmt.Sprintf("-%d", attempt)
-	room := maxIDLength - len(uid) - 1 - len(suffix)
-	name := container
-	if len(name) > room {
-		sum := sha256.Sum256([]byte(container))
-		name = name[:room-9] + "-" + hex.EncodeToString(sum[:4])
-	}
-	return uid + "-" + name + suffix
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%s/%d", taskUID, container, attempt)))
+	return hex.EncodeToString(sum[:])
 }
 
 // Mount is a bind or tmpfs mount of a container.
@@ -97,10 +90,16 @@ type ContainerSpec struct {
 	Hostname   string
 	// NetNSPath is the network namespace to join; empty means the host's.
 	NetNSPath string
-	// PIDNSPath and IPCNSPath join another namespace ("" = own); HostPID /
-	// HostIPC use the host's.
-	HostPID, HostIPC bool
-	Mounts           []Mount
+	// PIDNSPath and IPCNSPath join another namespace ("" = own), such as
+	// /proc/<pid>/ns/pid of a task's namespace holder; HostPID / HostIPC
+	// use the host's.
+	PIDNSPath, IPCNSPath string
+	HostPID, HostIPC     bool
+	// Pause makes the container a namespace holder: its only process is
+	// the init binary's pause (internal/initproc), whatever the image
+	// runs.
+	Pause  bool
+	Mounts []Mount
 	// CPUShares are cgroup cpu shares (ECS cpu units); 0 leaves the default.
 	CPUShares uint64
 	// MemoryLimit is the hard limit in bytes (0 = none); MemoryReservation
@@ -171,6 +170,8 @@ type ContainerStatus struct {
 	ExitCode    int32
 	StartedAt   time.Time
 	ExitedAt    time.Time
+	// CreatedAt is when the container (this attempt) was created.
+	CreatedAt time.Time
 	// OOMKilled is set when the kernel killed a process of the container for
 	// memory (from the cgroup's OOM-kill counter and /tasks/oom events).
 	OOMKilled bool
@@ -238,6 +239,25 @@ type ExecResult struct {
 	Output   string // combined stdout and stderr, truncated
 }
 
+// ExecStreams are the stdio of a command run by ExecStream.
+type ExecStreams struct {
+	// Stdin, when set, is copied to the command's standard input, which
+	// is closed when Stdin ends; nil: no standard input.
+	Stdin io.Reader
+	// Stdout and Stderr receive the command's output; nil discards it.
+	// With TTY all output comes on Stdout.
+	Stdout, Stderr io.Writer
+	// TTY gives the command a pseudo-terminal.
+	TTY bool
+	// Resize, with TTY, delivers the terminal's sizes.
+	Resize <-chan TerminalSize
+}
+
+// TerminalSize is the size of a pseudo-terminal in characters.
+type TerminalSize struct {
+	Width, Height uint16
+}
+
 // Containers is the container side of Runtime.
 type Containers interface {
 	// EnsureImage makes ref available locally according to policy.
@@ -259,6 +279,10 @@ type Containers interface {
 	// Exec runs args in the running container with its environment and
 	// user, and waits up to timeout.
 	Exec(ctx context.Context, id string, args []string, timeout time.Duration) (ExecResult, error)
+	// ExecStream runs args in the running container with its environment
+	// and user, its stdio connected to streams, until it exits (its exit
+	// code) or ctx ends (it is killed). See [ExecStreams].
+	ExecStream(ctx context.Context, id string, args []string, streams ExecStreams) (int, error)
 	// Events delivers exit and OOM events until ctx ends. The channel is
 	// closed when the subscription breaks (e.g. containerd restarts); call
 	// again to resubscribe.

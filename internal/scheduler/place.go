@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/internal/taskpolicy"
 )
 
 // Task is a task to place.
@@ -50,16 +51,16 @@ type Placement struct {
 }
 
 // Cause classifies why a task could not be placed.
-type Cause string
+type Cause = taskpolicy.Cause
 
 // Causes of Unplaceable.
 const (
 	// CauseNoInstances: the cluster has no container instance.
 	CauseNoInstances Cause = "NoContainerInstances"
 	// CausePolicy: the Cluster's security policy forbids the task.
-	CausePolicy Cause = "ClusterSecurity"
+	CausePolicy = taskpolicy.CausePolicy
 	// CauseNamespace: the Cluster does not take tasks of the namespace.
-	CauseNamespace Cause = "NamespaceNotAllowed"
+	CauseNamespace = taskpolicy.CauseNamespace
 	// CauseDraining: the instance is not ACTIVE.
 	CauseDraining Cause = "InstanceDraining"
 	// CauseDisconnected: the instance's agent is disconnected.
@@ -321,49 +322,6 @@ func (s *Snapshot) checkPolicy(t *Task) *Unplaceable {
 		return &Unplaceable{Reason: reasonPrefix + " Reason: " + msg + ".", Causes: []Cause{c}}
 	}
 	return nil
-}
-
-// Check returns why the policy refuses a task of namespace ns with
-// requirements r, and "" when it allows it. The scheduler checks it before
-// placing a task; the agent checks it again before starting one, for tasks
-// bound without the scheduler (ECS StartTask).
-func (p Policy) Check(ns string, r *Requirements) (Cause, string) {
-	sec := &p.Security
-	if r.Privileged && !sec.AllowPrivileged {
-		return CausePolicy, "Cluster security forbids privileged containers (security.allowPrivileged is false)"
-	}
-	if (r.HostPID || r.HostIPC) && !sec.AllowPrivileged {
-		return CausePolicy, "Cluster security forbids pidMode and ipcMode host, which share the host's processes (security.allowPrivileged is false)"
-	}
-	if r.HostNetwork && !sec.AllowHostNetwork {
-		return CausePolicy, "Cluster security forbids networkMode host (security.allowHostNetwork is false)"
-	}
-	if len(r.Capabilities) > 0 {
-		allowed := make(map[string]bool, len(sec.AllowedCapabilities))
-		for _, c := range sec.AllowedCapabilities {
-			allowed[normalizeCapability(string(c))] = true
-		}
-		if !allowed["ALL"] {
-			for _, c := range r.Capabilities {
-				if !allowed[normalizeCapability(c)] {
-					return CausePolicy, fmt.Sprintf("Cluster security forbids adding capability %s (not in security.allowedCapabilities)", c)
-				}
-			}
-		}
-	}
-	for _, d := range r.Devices {
-		if !slices.Contains(sec.AllowedDevices, d) {
-			return CausePolicy, fmt.Sprintf("Cluster security forbids the host device %s (not in security.allowedDevices)", d)
-		}
-	}
-	if r.HostPathVolumes && !sec.AllowHostPathVolumes {
-		return CausePolicy, "Cluster security forbids host path volumes (security.allowHostPathVolumes is false)"
-	}
-	if len(p.Namespaces) > 0 && !slices.Contains(p.Namespaces, ns) {
-		return CauseNamespace, fmt.Sprintf("the cluster does not allow tasks of namespace %q (spec.namespaces: %s)",
-			ns, strings.Join(p.Namespaces, ", "))
-	}
-	return "", ""
 }
 
 // evaluate counts the checks instance i fails for t. With all false it

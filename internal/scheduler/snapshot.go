@@ -81,15 +81,6 @@ type Instance struct {
 	Groups map[string]int
 }
 
-// Policy is what the Cluster allows its tasks.
-type Policy struct {
-	// Security is the Cluster's spec.security.
-	Security ecsv1.ClusterSecurity
-	// Namespaces, when not empty, are the only namespaces whose tasks may
-	// run in the cluster (spec.namespaces).
-	Namespaces []string
-}
-
 // Snapshot is the state of a cluster's instances at one moment, on which
 // tasks are placed one after the other: Place chooses an instance, Assume
 // accounts the task there so that the next Place sees it.

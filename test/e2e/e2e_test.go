@@ -57,6 +57,7 @@ func TestE2E(t *testing.T) {
 		{"a crashed agent and containerd are restarted by their supervisors, no container restarts", testSupervisorRestarts},
 		{"kube-apiserver frozen past the leader-election deadline: the control plane acts again without a hand", testAPIServerFreeze},
 		{"an ECS task definition registers with kubectl ecs and runs", testKubectlECSPlugin},
+		{"kubectl ecs logs -f and exec reach the tasks of both agents, RBAC refuses who lacks tasks/log and tasks/exec", testLogsAndExec},
 		{"bad input is refused or reported", testBadInput},
 		{"deleting a namespace stops and cleans up its tasks", testNamespaceDeletion},
 		{"deleting a TaskDefinition garbage-collects its revisions", testTaskDefinitionGC},
@@ -472,7 +473,7 @@ var badManifests = []struct{ name, yaml, want string }{
 	{"no memory anywhere", tdYAML("bad-memory", "", "image: x"), "every container needs memory or memoryReservation"},
 	{"port out of range", tdYAML("bad-port", "", "image: x\n      memory: 32\n      portMappings: [{containerPort: 70000}]"), "should be less than or equal to 65535"},
 	{"App Mesh proxy outside awsvpc", tdYAML("bad-field", "proxyConfiguration: {type: APPMESH, containerName: main}", "image: x\n      memory: 32"), "proxyConfiguration (App Mesh) needs networkMode awsvpc"},
-	{"pidMode task", tdYAML("bad-pid", "pidMode: task", "image: x\n      memory: 32"), "pidMode task is not supported yet"},
+	{"ipcMode none", tdYAML("bad-ipc", "ipcMode: none", "image: x\n      memory: 32"), "ipcMode none is not supported yet"},
 	{"dependsOn cycle", `apiVersion: ecs.longshore.io/v1alpha1
 kind: TaskDefinition
 metadata:

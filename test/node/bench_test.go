@@ -170,23 +170,37 @@ func (tw *taskWatcher) waitRunning(t *testing.T, names []string, timeout time.Du
 	}
 }
 
-// rss reads VmRSS, and its private part RssAnon, in MiB. The rest
-// (RssFile) is the binary's clean, shared file mapping.
-type rss struct{ total, anon float64 }
+// rss is a process's resident set in MiB from /proc/PID/smaps_rollup:
+// private is Private_Clean+Private_Dirty (pages no other process maps),
+// shared Shared_Clean+Shared_Dirty (pages other processes map too: the
+// file mapping of a binary or library another process runs). Private
+// includes the clean pages of the agent's own binary, which only it maps;
+// anon is the anonymous part (heap, stacks), which no file backs.
+type rss struct{ total, private, shared, anon float64 }
 
 func (r rss) String() string {
-	return fmt.Sprintf("%.1f MiB (private %.1f MiB, binary mapping %.1f MiB)", r.total, r.anon, r.total-r.anon)
+	return fmt.Sprintf("%.1f MiB (private %.1f MiB of which anonymous %.1f MiB, shared %.1f MiB)", r.total, r.private, r.anon, r.shared)
 }
 
 func rssMiB(pid int) rss {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 	var out rss
 	for _, line := range strings.Split(string(b), "\n") {
-		for key, dst := range map[string]*float64{"VmRSS:": &out.total, "RssAnon:": &out.anon} {
-			if v, ok := strings.CutPrefix(line, key); ok {
-				kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-				*dst = kb / 1024
-			}
+		key, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		mib, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+		mib /= 1024
+		switch key {
+		case "Rss":
+			out.total = mib
+		case "Private_Clean", "Private_Dirty":
+			out.private += mib
+		case "Shared_Clean", "Shared_Dirty":
+			out.shared += mib
+		case "Anonymous":
+			out.anon = mib
 		}
 	}
 	return out
@@ -259,7 +273,14 @@ func TestBenchAgent(t *testing.T) {
 	fmt.Printf("  %d tasks created at once: all RUNNING after %.2f s\n", burst, allRunning.Seconds())
 	fmt.Printf("  RSS floor, the agent's libraries linked and initialised, nothing else (test/node/rssfloor): %s\n", floorRSS)
 	fmt.Printf("  agent RSS idle: %s\n  agent RSS with %d running tasks: %s (target 40 MiB)\n", idleRSS, burst, busyRSS)
-	fmt.Printf("  ratio     agent with %d tasks / floor: %.2fx total, %.2fx private\n\n", burst, busyRSS.total/floorRSS.total, busyRSS.anon/floorRSS.anon)
+	fmt.Printf("  ratio     agent with %d tasks / floor: %.2fx total, %.2fx private, %.2fx anonymous\n\n", burst,
+		busyRSS.total/floorRSS.total, busyRSS.private/floorRSS.private, busyRSS.anon/floorRSS.anon)
+	// The agent's log, for the durations of its sync steps ("Task running").
+	if p := os.Getenv("LONGSHORE_BENCH_AGENT_LOG"); p != "" {
+		if b, err := os.ReadFile(n.agent.Log); err == nil {
+			_ = os.WriteFile(p, b, 0o644)
+		}
+	}
 }
 
 // libraryFloorRSS builds and runs test/node/rssfloor, which links the

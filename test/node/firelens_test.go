@@ -34,6 +34,7 @@ import (
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/internal/imagebuild"
 	"github.com/longshore-io/longshore/internal/logs"
+	lsruntime "github.com/longshore-io/longshore/internal/runtime"
 	"github.com/longshore-io/longshore/test/integration/framework"
 )
 
@@ -139,7 +140,7 @@ func TestCorpusFireLens(t *testing.T) {
 			t.Errorf("record %s = %v, want %v (record %v)", k, out[0][k], v, out[0])
 		}
 	}
-	if id, _ := out[0]["container_id"].(string); !strings.HasPrefix(id, strings.ReplaceAll(string(got.UID), "-", "")[:16]+"-logsender-") {
+	if id, _ := out[0]["container_id"].(string); id != lsruntime.ContainerID(string(got.UID), "logsender", 0) {
 		t.Errorf("container_id %q, want the containerd id of logsender", id)
 	}
 	// The local store keeps both lines: FireLens adds a destination.

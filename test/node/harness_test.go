@@ -83,6 +83,10 @@ type node struct {
 	// Cluster is the agent's --cluster when a test sets one (inCluster);
 	// the tasks of task() are in it.
 	Cluster string
+	// HostEndpoints and Introspection are the agent's task endpoint
+	// listener of host-mode tasks and its introspection endpoint (free
+	// ports of the loopback: several agents run side by side).
+	HostEndpoints, Introspection string
 }
 
 // nodeOption changes how newNode sets an instance up.
@@ -189,7 +193,12 @@ func newNode(t *testing.T, name string, opts ...nodeOption) *node {
 		"--image-pull-behavior", "prefer-cached",
 		"--lease-namespace", "longshore-system", "--lease-renew-interval", "1s", "--lease-duration", "5s",
 		"--metrics-bind-address", "0", "--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", framework.FreePort(t)),
+		"--agent-api-bind-address", fmt.Sprintf("127.0.0.1:%d", framework.FreePort(t)),
 	}
+	n.HostEndpoints = fmt.Sprintf("127.0.0.1:%d", framework.FreePort(t))
+	n.Introspection = fmt.Sprintf("127.0.0.1:%d", framework.FreePort(t))
+	n.args = append(n.args, "--task-endpoints-host-address", n.HostEndpoints, "--introspection-bind-address", n.Introspection,
+		"--ecs-region", "eu-west-3", "--ecs-account-id", "123456789012")
 	for _, o := range opts {
 		o(n, &n.args)
 	}
@@ -383,8 +392,18 @@ func (n *node) checkNoLeaks() {
 }
 
 // exec runs a command in a task's container through containerd, the way an
-// operator would with ctr.
+// operator would with ctr, and returns its standard output and error.
 func (n *node) exec(task *ecsv1.Task, container string, args ...string) (string, error) {
+	cmd, err := n.ctrExec(task, container, args...)
+	if err != nil {
+		return "", err
+	}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// ctrExec is the ctr command that runs args in a task's container.
+func (n *node) ctrExec(task *ecsv1.Task, container string, args ...string) (*exec.Cmd, error) {
 	id := ""
 	for _, c := range task.Status.Containers {
 		if c.Name == container {
@@ -392,13 +411,12 @@ func (n *node) exec(task *ecsv1.Task, container string, args ...string) (string,
 		}
 	}
 	if id == "" {
-		return "", fmt.Errorf("container %s has no runtime id yet", container)
+		return nil, fmt.Errorf("container %s has no runtime id yet", container)
 	}
 	cmd := exec.Command(filepath.Join(containerdBin(n.t), "ctr"), "--address", n.Sock, "-n", ctrdNamespace,
 		"tasks", "exec", "--exec-id", fmt.Sprintf("t%d", time.Now().UnixNano()), id)
 	cmd.Args = append(cmd.Args, args...)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	return cmd, nil
 }
 
 func containerdBin(t *testing.T) string {

@@ -211,10 +211,10 @@ func TestTaskLevelLimitsAndTakenPort(t *testing.T) {
 	got := n.wait(task, 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
 	// The container sees the task's limit as its own cgroup's ancestor.
 	out, err := n.exec(got, "main", "cat", "/proc/self/cgroup")
-	if err != nil || !strings.Contains(out, "/longshore/") {
-		t.Fatalf("container cgroup %q (%v), want one under /longshore/", out, err)
+	parent := "/longshore/ecs/" + strings.ReplaceAll(string(got.UID), "-", "")
+	if err != nil || !strings.Contains(out, parent+"/"+got.Status.Containers[0].RuntimeID) {
+		t.Fatalf("container cgroup %q (%v), want %s/<its id>, as ECS lays them out", out, err, parent)
 	}
-	parent := "/longshore/" + strings.ReplaceAll(string(got.UID), "-", "")
 	memFile := "/sys/fs/cgroup/memory" + parent + "/memory.limit_in_bytes"
 	cpuFile := "/sys/fs/cgroup/cpu" + parent + "/cpu.cfs_quota_us"
 	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {

@@ -58,7 +58,7 @@ func TestDeploymentManifestsAreValid(t *testing.T) {
 			t.Errorf("%s %s: %v", o.GetKind(), o.GetName(), err)
 		}
 	}
-	for kind, n := range map[string]int{"CustomResourceDefinition": 6, "Deployment": 1, "DaemonSet": 1, "ClusterRole": 2, "Role": 2, "RoleBinding": 2, "Namespace": 2, "ValidatingAdmissionPolicy": 7} {
+	for kind, n := range map[string]int{"CustomResourceDefinition": 6, "Deployment": 1, "DaemonSet": 1, "ClusterRole": 4, "Role": 2, "RoleBinding": 3, "Namespace": 2, "ValidatingAdmissionPolicy": 9} {
 		if kinds[kind] != n {
 			t.Errorf("config/default has %d %s, want %d", kinds[kind], kind, n)
 		}

@@ -84,6 +84,15 @@ func TestImmutableFieldsAreEnforced(t *testing.T) {
 		{name: "task lastStatus backwards", manifest: bound, status: true, before: set("status.lastStatus", "RUNNING"), change: set("status.lastStatus", "PENDING"), want: "lastStatus cannot move backwards from RUNNING to PENDING"},
 		{name: "revision spec", manifest: revision, change: set("spec.taskDefinition.containerDefinitions", []any{map[string]any{"name": "a", "image": "y", "memory": int64(8)}}), want: "a TaskDefinitionRevision is immutable"},
 		{name: "revision number", manifest: revision, change: set("spec.revision", int64(2)), want: "a TaskDefinitionRevision is immutable"},
+		{name: "revision deregistered with another spec", manifest: revision, change: func(u *unstructured.Unstructured) {
+			set("spec.state", "INACTIVE")(u)
+			set("spec.family", "api")(u)
+		}, want: "a TaskDefinitionRevision is immutable: change the TaskDefinition to mint a new revision (only spec.state may change, from ACTIVE to INACTIVE: ECS DeregisterTaskDefinition)"},
+		{name: "revision reactivated", manifest: revision, before: set("spec.state", "INACTIVE"), change: set("spec.state", "ACTIVE"),
+			want: "spec.state: an INACTIVE (deregistered) revision cannot be made ACTIVE again, as in ECS: change the TaskDefinition to register a new revision"},
+		{name: "revision state removed after deregistration", manifest: revision, before: set("spec.state", "INACTIVE"), change: remove("spec.state"),
+			want: "spec.state: an INACTIVE (deregistered) revision cannot be made ACTIVE again"},
+		{name: "revision state unknown", manifest: revision, change: set("spec.state", "DELETE_IN_PROGRESS"), want: `spec.state: Unsupported value: "DELETE_IN_PROGRESS"`},
 		{name: "cluster taskNetwork cidr", manifest: manifest("Cluster", "immutable-cidr", "taskNetwork: {cidr: 10.50.0.0/16}"), change: set("spec.taskNetwork.cidr", "10.60.0.0/16"), want: "taskNetwork.cidr is immutable"},
 		{name: "instance cluster", manifest: manifest("ContainerInstance", "immutable-ci", "cluster: a"), change: set("spec.cluster", "b"), want: "cluster is immutable"},
 		{name: "service schedulingStrategy", manifest: manifest("Service", "immutable-svc", "taskDefinition: web\ndesiredCount: 1"), change: func(u *unstructured.Unstructured) {

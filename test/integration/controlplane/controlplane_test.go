@@ -184,6 +184,29 @@ func TestDrainingInstanceGetsNoTasks(t *testing.T) {
 	}
 }
 
+// TestStartTaskOnAnotherClustersInstance: a Task bound at creation to an
+// instance of another Cluster is refused, as ECS StartTask refuses it.
+func TestStartTaskOnAnotherClustersInstance(t *testing.T) {
+	ns := newNamespace(t)
+	newCluster(t, "cp-own", nil)
+	newCluster(t, "cp-other", nil)
+	agentFor(t, "own-a", simagent.Options{Cluster: "cp-own", Cores: 2, MemoryMiB: 2048})
+	family(t, ns, "web", web(256))
+	waitTask(t, newTask(t, ns, "same", ecsv1.TaskSpec{Cluster: "cp-own", TaskDefinition: "web", ContainerInstance: "own-a"}),
+		20*time.Second, "RUNNING", running)
+	got := waitTask(t, newTask(t, ns, "other", ecsv1.TaskSpec{Cluster: "cp-other", TaskDefinition: "web", ContainerInstance: "own-a"}),
+		20*time.Second, "STOPPED", func(tk *ecsv1.Task) error {
+			if tk.Status.LastStatus != ecsv1.TaskStopped {
+				return fmt.Errorf("lastStatus %s", tk.Status.LastStatus)
+			}
+			return nil
+		})
+	want := "Container instance own-a is in cluster cp-own, not in the task's cluster cp-other"
+	if got.Status.StopCode != ecsv1.StopCodeTaskFailedToStart || got.Status.StoppedReason != want {
+		t.Errorf("stopCode %q reason %q, want TaskFailedToStart %q", got.Status.StopCode, got.Status.StoppedReason, want)
+	}
+}
+
 func TestInstanceAccountingAndSubnets(t *testing.T) {
 	ns := newNamespace(t)
 	newCluster(t, "cp-acct", func(c *ecsv1.Cluster) { c.Spec.TaskNetwork.CIDR = "10.90.0.0/16" })

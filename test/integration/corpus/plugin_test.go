@@ -26,7 +26,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
@@ -94,6 +96,34 @@ func TestKubectlECSPlugin(t *testing.T) {
 		}
 	}
 
+	// deregister-task-definition and delete-task-definitions (ECS
+	// DeregisterTaskDefinition, DeleteTaskDefinitions): an ACTIVE revision
+	// cannot be deleted; deregistered, it can, and goes (nothing uses it).
+	fam := "ecsftest-task-local-volume"
+	if _, errOut, code := run("delete-task-definitions", fam+":1", "-n", ns, "--kubeconfig", kubeconfig); code != 1 ||
+		!strings.Contains(errOut, "task definition "+fam+":1 is ACTIVE: only an INACTIVE revision can be deleted; deregister it first") {
+		t.Errorf("deleting an ACTIVE revision: exit %d\nstderr:\n%s", code, errOut)
+	}
+	if out, errOut, code := run("deregister-task-definition", "--task-definition", fam+":1", "-n", ns, "--kubeconfig", kubeconfig); code != 0 ||
+		!strings.Contains(out, "Deregistered task definition "+fam+":1 in namespace "+ns+": INACTIVE") {
+		t.Errorf("deregister-task-definition: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	rev := &ecsv1.TaskDefinitionRevision{}
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: fam + "-1"}, rev); err != nil || rev.Spec.State != ecsv1.RevisionStateInactive {
+		t.Errorf("%s-1 after deregistration: state %q (%v)", fam, rev.Spec.State, err)
+	}
+	if out, errOut, code := run("delete-task-definitions", fam+":1", "-n", ns, "--kubeconfig", kubeconfig); code != 0 ||
+		!strings.Contains(out, fam+":1 in namespace "+ns) {
+		t.Errorf("delete-task-definitions: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	framework.Eventually(t, 20*time.Second, fam+"-1 deleted", func() error {
+		err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: fam + "-1"}, &ecsv1.TaskDefinitionRevision{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("still there (%v)", err)
+	})
+
 	// Refused by the cluster: exit 1, the message names the field.
 	_, errOut, code = run("register-task-definition", "--cli-input-json", "file://"+filepath.Join(dir, "38-deploy-action-ebs-configured-at-launch.json"),
 		"-n", ns, "--kubeconfig", kubeconfig)
@@ -104,7 +134,8 @@ func TestKubectlECSPlugin(t *testing.T) {
 	if _, errOut, code = run("convert", "-f", filepath.Join(dir, "SOURCES.md")); code != 1 {
 		t.Errorf("convert of a Markdown file: exit %d, %s", code, errOut)
 	}
-	for _, args := range [][]string{{}, {"frobnicate"}, {"convert"}, {"register-task-definition"}, {"convert", "-f", "x", "--image-map", "nonsense"}} {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"convert"}, {"register-task-definition"}, {"convert", "-f", "x", "--image-map", "nonsense"},
+		{"deregister-task-definition"}, {"deregister-task-definition", fam}, {"delete-task-definitions", fam + ":1", fam + ":x"}} {
 		if _, errOut, code := run(args...); code != 2 {
 			t.Errorf("kubectl ecs %v: exit %d, want 2 (%s)", args, code, errOut)
 		}

@@ -14,12 +14,18 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package task
+package agent
 
-import (
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
+import ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 
-	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
-)
+// failure is a step's outcome that stops the task (TaskFailedToStart and
+// the like), as opposed to an error that the next sync retries. Every step
+// may fail so (sync and the steps it calls, as the namespace holder's), so
+// it lives in a file of its own that calls nothing.
+type failure struct{ stopDecision }
 
-func equalStatus(a, b *ecsv1.TaskStatus) bool { return apiequality.Semantic.DeepEqual(a, b) }
+func (f *failure) Error() string { return f.Reason }
+
+func fail(code ecsv1.StopCode, reason string) error {
+	return &failure{stopDecision{Code: code, Reason: reason}}
+}
