@@ -41,7 +41,7 @@ type agentAPIOptions struct {
 	clientCA    string
 }
 
-// setupAgentAPI adds the logs and exec endpoint to mgr and returns what
+// setupAgentAPI adds the logs, exec and stats endpoint to mgr and returns what
 // the ContainerInstance publishes of it, and its port, which no task may
 // take; nil and 0 when it is disabled. Without
 // the cluster's client CA (neither --client-ca-file nor the API server's
@@ -104,6 +104,9 @@ func setupAgentAPI(o options, cfg *rest.Config, host agent.HostInfo, hostAddr ne
 		Authenticator: authn, Authorizer: authz,
 		Tasks: mgr.GetClient(), Runtime: tasks.Runtime, LogRoot: logDir,
 		PreviousAttempt: tasks.PreviousAttempt, Events: mgr.GetClient(),
+	}
+	if tasks.Endpoints != nil {
+		srv.Stats = tasks.TaskStats
 	}
 	if err := mgr.Add(srv); err != nil {
 		return nil, 0, err

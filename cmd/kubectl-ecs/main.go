@@ -21,6 +21,7 @@ limitations under the License.
 //	kubectl ecs register-task-definition --cli-input-json file://task-def.json [-n NS]
 //	kubectl ecs logs TASK [-c CONTAINER] [-f] [--since D] [--tail N] [--timestamps] [-p]
 //	kubectl ecs exec TASK [-c CONTAINER] [-i] [-t] -- COMMAND [ARG...]
+//	kubectl ecs stats TASK [-c CONTAINER] [-o table|json] [-w]
 //	kubectl ecs deregister-task-definition FAMILY:REVISION [-n NS]
 //	kubectl ecs delete-task-definitions FAMILY:REVISION... [-n NS]
 //
@@ -69,6 +70,11 @@ const usage = `kubectl ecs: Longshore's kubectl plugin.
   kubectl ecs exec TASK [-c CONTAINER] [-i] [-t] [-n NAMESPACE] -- COMMAND [ARG...]
       Run a command in a running container (RBAC: create tasks/exec); the
       exit code is the command's. Every exec is an Event on the task.
+
+  kubectl ecs stats TASK [-c CONTAINER] [-o table|json] [-w] [-n NAMESPACE]
+      The containers' CPU, memory, network, block I/O and processes, as
+      docker stats shows them, from the agent that runs the task (RBAC: get
+      tasks/stats); -o json is the Docker stats shape; -w reads again every 2s.
 
   --kubeconfig, --context and -n work as with kubectl.
   Exit codes: 0 done, 1 refused (the message says why), 2 wrong usage.

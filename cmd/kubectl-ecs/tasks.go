@@ -84,6 +84,15 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // target resolves the task's container and its agent, with the
 // kubeconfig's credentials.
 func (c *commonFlags) target(ctx context.Context, task string) (*agentclient.Target, error) {
+	return c.resolve(ctx, task, true)
+}
+
+// taskTarget resolves the task's agent, for a whole task's route (stats).
+func (c *commonFlags) taskTarget(ctx context.Context, task string) (*agentclient.Target, error) {
+	return c.resolve(ctx, task, false)
+}
+
+func (c *commonFlags) resolve(ctx context.Context, task string, oneContainer bool) (*agentclient.Target, error) {
 	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
 		&clientcmd.ClientConfigLoadingRules{ExplicitPath: c.kubeconfig, Precedence: clientcmd.NewDefaultClientConfigLoadingRules().Precedence},
 		&clientcmd.ConfigOverrides{CurrentContext: c.context})
@@ -104,6 +113,9 @@ func (c *commonFlags) target(ctx context.Context, task string) (*agentclient.Tar
 	cl, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		return nil, err
+	}
+	if !oneContainer {
+		return agentclient.ResolveTask(ctx, cl, cfg, ns, task)
 	}
 	return agentclient.Resolve(ctx, cl, cfg, ns, task, c.container)
 }
@@ -286,13 +298,15 @@ func (q *sizeQueue) Next() *remotecommand.TerminalSize {
 	return &remotecommand.TerminalSize{Width: uint16(w), Height: uint16(h)}
 }
 
-// taskCommand runs logs or exec; ok is false for another command.
+// taskCommand runs logs, exec or stats; ok is false for another command.
 func taskCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) (int, bool) {
 	switch args[0] {
 	case "logs":
 		return runLogs(args[1:], stdout, stderr), true
 	case "exec":
 		return runExec(args[1:], stdin, stdout, stderr), true
+	case "stats":
+		return runStats(args[1:], stdout, stderr), true
 	}
 	return 0, false
 }

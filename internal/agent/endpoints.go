@@ -18,6 +18,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -215,3 +216,12 @@ func (r *TaskReconciler) closeEndpoints(uid types.UID) {
 
 // EndpointCgroup is the cgroup of container id of task uid, for the stats.
 func EndpointCgroup(uid types.UID, id string) string { return cgroupParent(uid) + "/" + id }
+
+// TaskStats is the stats of each container of task, by name, as the task
+// metadata endpoint serves them (the agent API's tasks/stats).
+func (r *TaskReconciler) TaskStats(ctx context.Context, task *ecsv1.Task) (map[string]*taskendpoint.StatsResponse, error) {
+	if r.Endpoints == nil {
+		return nil, errors.New("the agent runs no task endpoints")
+	}
+	return r.Endpoints.TaskStats(ctx, endpointRef(task))
+}

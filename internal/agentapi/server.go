@@ -16,8 +16,8 @@ limitations under the License.
 
 // Package agentapi is the agent's HTTPS endpoint, the kubelet's
 // counterpart for Tasks: the logs of and exec into the containers of the
-// Tasks bound to this instance, for `kubectl ecs logs` and
-// `kubectl ecs exec`.
+// Tasks bound to this instance, and their stats, for `kubectl ecs logs`,
+// `kubectl ecs exec` and `kubectl ecs stats`.
 //
 // Every request is authenticated and authorised by the Kubernetes API, as
 // the kubelet's are (its x509 + webhook model): a client certificate
@@ -26,6 +26,7 @@ limitations under the License.
 //
 //	get    tasks/log   (group ecs.longshore.io) in the Task's namespace
 //	create tasks/exec  (group ecs.longshore.io) in the Task's namespace
+//	get    tasks/stats (group ecs.longshore.io) in the Task's namespace
 //
 // An agent serves only the Tasks bound to its own instance (agent
 // confinement). The endpoint's address and its self-signed certificate
@@ -39,6 +40,8 @@ limitations under the License.
 //	     ?follow=true&tail=N&sinceSeconds=N|sinceTime=RFC3339&timestamps=true&previous=true
 //	GET|POST /v1/tasks/{namespace}/{task}/containers/{container}/exec
 //	     ?command=…&command=…&input=1&output=1&error=1&tty=1   (SPDY, the kubelet's protocol)
+//	GET  /v1/tasks/{namespace}/{task}/stats
+//	     {"<container>": <Docker stats, as the task metadata endpoint's /task/stats>|null, …}
 package agentapi
 
 import (
@@ -66,20 +69,27 @@ import (
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/internal/agentapi/agentclient"
 	lsruntime "github.com/longshore-io/longshore/internal/runtime"
+	"github.com/longshore-io/longshore/internal/taskendpoint"
 )
 
 // The subresources and verbs RBAC grants (agentclient's).
 const (
-	SubresourceLog  = agentclient.SubresourceLog
-	SubresourceExec = agentclient.SubresourceExec
-	VerbLog         = agentclient.VerbLog
-	VerbExec        = agentclient.VerbExec
+	SubresourceLog   = agentclient.SubresourceLog
+	SubresourceExec  = agentclient.SubresourceExec
+	SubresourceStats = agentclient.SubresourceStats
+	VerbLog          = agentclient.VerbLog
+	VerbExec         = agentclient.VerbExec
+	VerbStats        = agentclient.VerbStats
 )
 
 var taskResource = schema.GroupResource{Group: ecsv1.GroupVersion.Group, Resource: "tasks"}
 
 // DefaultPort is the agent's default --agent-api-port.
 const DefaultPort = 8095
+
+// StatsFunc is the stats of each container of a task, by container name,
+// in the Docker stats shape of the task metadata endpoint (nil: not running).
+type StatsFunc func(ctx context.Context, task *ecsv1.Task) (map[string]*taskendpoint.StatsResponse, error)
 
 // PreviousAttemptFunc tells when the attempt of a container that its
 // restart policy last replaced started and exited (ok false: none).
@@ -105,6 +115,8 @@ type Server struct {
 	LogRoot string
 	// PreviousAttempt answers logs?previous=true.
 	PreviousAttempt PreviousAttemptFunc
+	// Stats answers a task's stats (nil: the route answers 501).
+	Stats StatsFunc
 	// Events creates an Event on the Task for every exec (nil: none).
 	Events client.Writer
 	// StreamIdleTimeout closes an exec session idle that long; default 4h
@@ -177,6 +189,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+base+SubresourceLog, s.guard(SubresourceLog, s.serveLog))
 	mux.HandleFunc("GET "+base+SubresourceExec, s.guard(SubresourceExec, s.serveExec))
 	mux.HandleFunc("POST "+base+SubresourceExec, s.guard(SubresourceExec, s.serveExec))
+	mux.HandleFunc("GET /v1/tasks/{namespace}/{task}/"+SubresourceStats, s.guard(SubresourceStats, s.serveStats))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, apierrors.NewNotFound(schema.GroupResource{}, r.URL.Path).ErrStatus)
 	})
@@ -191,7 +204,8 @@ type target struct {
 }
 
 // guard authenticates and authorises a request to subresource of a task,
-// then finds the task among this instance's.
+// then finds the task among this instance's (and its container, for the
+// routes of one container).
 func (s *Server) guard(subresource string, next func(http.ResponseWriter, *http.Request, target)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ns, name, container := r.PathValue("namespace"), r.PathValue("task"), r.PathValue("container")
@@ -204,10 +218,7 @@ func (s *Server) guard(subresource string, next func(http.ResponseWriter, *http.
 			writeStatus(w, apierrors.NewUnauthorized(msg).ErrStatus)
 			return
 		}
-		verb := VerbLog
-		if subresource == SubresourceExec {
-			verb = VerbExec
-		}
+		verb := agentclient.Verb(subresource)
 		attrs := authorizer.AttributesRecord{
 			User: resp.User, Verb: verb, Namespace: ns, APIGroup: ecsv1.GroupVersion.Group,
 			APIVersion: ecsv1.GroupVersion.Version, Resource: "tasks", Subresource: subresource, Name: name,
@@ -234,7 +245,7 @@ func (s *Server) guard(subresource string, next func(http.ResponseWriter, *http.
 			writeStatus(w, apierrors.NewInternalError(err).ErrStatus)
 			return
 		}
-		if !hasContainer(task, container) {
+		if container != "" && !hasContainer(task, container) {
 			writeStatus(w, apierrors.NewBadRequest(fmt.Sprintf("task %s/%s has no container %q; its containers: %s",
 				ns, name, container, strings.Join(containerNames(task), ", "))).ErrStatus)
 			return

@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -46,6 +48,7 @@ import (
 	"github.com/longshore-io/longshore/internal/kube"
 	"github.com/longshore-io/longshore/internal/logs"
 	lsruntime "github.com/longshore-io/longshore/internal/runtime"
+	"github.com/longshore-io/longshore/internal/taskendpoint"
 )
 
 const instance = "i-1"
@@ -502,5 +505,57 @@ func TestServingCertificateKept(t *testing.T) {
 	}
 	if bytes.Equal(c, d) {
 		t.Fatal("an expiring certificate was not renewed")
+	}
+}
+
+func TestStats(t *testing.T) {
+	f := newFixture(t)
+	tg := f.target("bob", "")
+	// Without a stats source: 501, after authorisation.
+	f.allowed["bob get stats"] = true
+	if st := statusOf(t, func() error { _, err := tg.Stats(t.Context()); return err }()); st.Code != http.StatusNotImplemented {
+		t.Fatalf("no stats source: got %+v", st)
+	}
+	var asked []string
+	f.srv.Stats = func(_ context.Context, task *ecsv1.Task) (map[string]*taskendpoint.StatsResponse, error) {
+		asked = append(asked, task.Namespace+"/"+task.Name)
+		return map[string]*taskendpoint.StatsResponse{"app": {ID: "abc", PidsStats: taskendpoint.PidsStats{Current: 3}}, "sidecar": nil}, nil
+	}
+	delete(f.allowed, "bob get stats")
+	// Logs and exec rights do not give stats.
+	f.allowed["bob get log"], f.allowed["bob create exec"] = true, true
+	_, err := tg.Stats(t.Context())
+	st := statusOf(t, err)
+	want := `User "bob" cannot get resource "tasks/stats" in API group "ecs.longshore.io" in the namespace "ns"`
+	if st.Code != http.StatusForbidden || !strings.Contains(st.Message, want) {
+		t.Fatalf("want 403 with %q, got %+v", want, st)
+	}
+	f.allowed["bob get stats"] = true
+	stats, err := tg.Stats(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var app taskendpoint.StatsResponse
+	if err := json.Unmarshal(stats["app"], &app); err != nil {
+		t.Fatal(err)
+	}
+	if app.ID != "abc" || app.PidsStats.Current != 3 || string(stats["sidecar"]) != "null" || len(stats) != 2 {
+		t.Fatalf("got %s", stats)
+	}
+	// Only this instance's tasks.
+	tg.Task = "elsewhere"
+	if _, err := tg.Stats(t.Context()); statusOf(t, err).Code != http.StatusNotFound {
+		t.Fatalf("another instance's task: %v", err)
+	}
+	if diff := cmp.Diff([]string{"ns/web"}, asked); diff != "" {
+		t.Fatalf("stats asked of (-want +got):\n%s", diff)
+	}
+	// A task the agent no longer runs.
+	f.srv.Stats = func(context.Context, *ecsv1.Task) (map[string]*taskendpoint.StatsResponse, error) {
+		return nil, taskendpoint.ErrNotFound
+	}
+	tg.Task = "web"
+	if _, err := tg.Stats(t.Context()); statusOf(t, err).Code != http.StatusNotFound {
+		t.Fatalf("a task the agent does not run: %v", err)
 	}
 }

@@ -346,17 +346,8 @@ func (s *Server) handler(fixed *TaskRef) http.Handler {
 			writeJSON(w, http.StatusOK, st)
 		case "task/stats":
 			out := map[string]*StatsResponse{}
-			for _, d := range snap.Revision.Spec.TaskDefinition.ContainerDefinitions {
-				c, ok := snap.Containers[d.Name]
-				if !ok {
-					continue
-				}
-				st, err := s.containerStats(snap, d.Name, v4)
-				if err != nil {
-					out[c.ID] = nil // not running: null, as ECS
-					continue
-				}
-				out[c.ID] = st
+			for name, st := range s.taskStats(snap, v4) {
+				out[snap.Containers[name].ID] = st
 			}
 			writeJSON(w, http.StatusOK, out)
 		default:
@@ -400,6 +391,33 @@ func (s *Server) resolve(ctx context.Context, fixed *TaskRef, id string) (*Snaps
 		}
 	}
 	return snap, container, http.StatusOK
+}
+
+// TaskStats is the stats of each container of task ref that the runtime
+// has, by container name, in the shape of the v4 endpoint's /task/stats
+// (nil: the container is not running, as ECS shows it); ErrNotFound when
+// the agent does not know the task.
+func (s *Server) TaskStats(ctx context.Context, ref TaskRef) (map[string]*StatsResponse, error) {
+	snap, err := s.Source.Task(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.taskStats(snap, true), nil
+}
+
+func (s *Server) taskStats(snap *Snapshot, v4 bool) map[string]*StatsResponse {
+	out := map[string]*StatsResponse{}
+	for _, d := range snap.Revision.Spec.TaskDefinition.ContainerDefinitions {
+		if _, ok := snap.Containers[d.Name]; !ok {
+			continue
+		}
+		st, err := s.containerStats(snap, d.Name, v4)
+		if err != nil {
+			st = nil // not running: null, as ECS
+		}
+		out[d.Name] = st
+	}
+	return out
 }
 
 func (s *Server) containerStats(snap *Snapshot, container string, v4 bool) (*StatsResponse, error) {

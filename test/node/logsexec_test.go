@@ -434,8 +434,9 @@ func pluginKubeconfig(t *testing.T, cfg *rest.Config) string {
 }
 
 // TestLogsAndExecRefusedWithoutRBAC: a client certificate user and a
-// ServiceAccount token without the roles are refused with the RBAC verb
-// and subresource named; config/rbac's roles, bound, let them in.
+// ServiceAccount token without the roles are refused logs, exec and stats
+// with the RBAC verb and subresource named; config/rbac's roles, bound,
+// let them in (the logs role gives the stats too).
 func TestLogsAndExecRefusedWithoutRBAC(t *testing.T) {
 	n := newNode(t, "node-rbac")
 	task := n.task("rbac", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone,
@@ -492,6 +493,20 @@ func TestLogsAndExecRefusedWithoutRBAC(t *testing.T) {
 			t.Fatalf("%s exec: want %q, got %v", u.name, want, err)
 		}
 	}
+	for _, u := range []struct {
+		name string
+		cfg  *rest.Config
+	}{{"carol", certUser}, {saName, tokenUser}} {
+		tg, err := agentclient.ResolveTask(ctx, env.Client, u.cfg, n.NS, task.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = tg.Stats(ctx)
+		want := fmt.Sprintf(`User %q cannot get resource "tasks/stats" in API group "ecs.longshore.io" in the namespace %q`, u.name, n.NS)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s stats: want %q, got %v", u.name, want, err)
+		}
+	}
 	// The plugin says the same, and exits 1.
 	plugin := framework.BuildBinary(t, "./cmd/kubectl-ecs")
 	b, err := exec.Command(plugin, "logs", "--kubeconfig", pluginKubeconfig(t, certUser), "-n", n.NS, task.Name).CombinedOutput()
@@ -544,12 +559,34 @@ func TestLogsAndExecRefusedWithoutRBAC(t *testing.T) {
 		}
 		return nil
 	})
+	// The logs role gives the stats too (as view gives pods/log and metrics).
+	tgCarolTask, err := agentclient.ResolveTask(ctx, env.Client, certUser, n.NS, task.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, 20*time.Second, "carol reads the stats", func() error {
+		stats, err := tgCarolTask.Stats(ctx)
+		if err != nil {
+			return err
+		}
+		if len(stats["app"]) == 0 || string(stats["app"]) == "null" {
+			return fmt.Errorf("stats %v", stats)
+		}
+		return nil
+	})
 	// Each only what it was given.
 	if err := tgCarol.Exec(ctx, []string{"true"}, remotecommand.StreamOptions{Stdout: io.Discard}); err == nil || !strings.Contains(err.Error(), "forbidden") {
 		t.Fatalf("carol exec with the logs role only: %v", err)
 	}
 	if err := tgSA.Logs(ctx, agentclient.LogOptions{Tail: -1}, io.Discard); err == nil || !strings.Contains(err.Error(), "forbidden") {
 		t.Fatalf("the ServiceAccount read logs with the exec role only: %v", err)
+	}
+	tgSATask, err := agentclient.ResolveTask(ctx, env.Client, tokenUser, n.NS, task.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tgSATask.Stats(ctx); err == nil || !strings.Contains(err.Error(), "forbidden") {
+		t.Fatalf("the ServiceAccount read stats with the exec role only: %v", err)
 	}
 }
 

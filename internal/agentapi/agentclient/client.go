@@ -55,11 +55,24 @@ func ClientConfig(user *rest.Config, instance string, ep ecsv1.AgentEndpoint) *r
 // ecs.longshore.io), with the verbs checked on them, as for pods/log and
 // pods/exec.
 const (
-	SubresourceLog  = "log"
-	SubresourceExec = "exec"
-	VerbLog         = "get"
-	VerbExec        = "create"
+	SubresourceLog   = "log"
+	SubresourceExec  = "exec"
+	SubresourceStats = "stats"
+	VerbLog          = "get"
+	VerbExec         = "create"
+	VerbStats        = "get"
 )
+
+// Verb is the verb RBAC must grant on subresource of tasks.
+func Verb(subresource string) string {
+	switch subresource {
+	case SubresourceExec:
+		return VerbExec
+	case SubresourceStats:
+		return VerbStats
+	}
+	return VerbLog
+}
 
 // ExecCommandParam is the query key of an exec's arguments, one per
 // value, in order; the streams are asked for with input=1, output=1,
@@ -154,6 +167,13 @@ func ExecURL(cfg *rest.Config, namespace, task, container string, cmd []string, 
 		}
 	}
 	return endpointURL(cfg, namespace, task, container, SubresourceExec, q)
+}
+
+// StatsURL is the endpoint's URL of a task's stats.
+func StatsURL(cfg *rest.Config, namespace, task string) *url.URL {
+	u, _ := url.Parse(cfg.Host)
+	u.Path = "/v1/tasks/" + namespace + "/" + task + "/" + SubresourceStats
+	return u
 }
 
 func endpointURL(cfg *rest.Config, namespace, task, container, sub string, q url.Values) *url.URL {

@@ -55,6 +55,16 @@ type Target struct {
 // only one. Its errors say what is missing: the task, its placement, the
 // container, the instance's endpoint.
 func Resolve(ctx context.Context, c client.Reader, user *rest.Config, namespace, task, container string) (*Target, error) {
+	return resolve(ctx, c, user, namespace, task, container, true)
+}
+
+// ResolveTask finds the agent that runs Task namespace/task, for the
+// routes of a whole task (stats): its Target has no Container.
+func ResolveTask(ctx context.Context, c client.Reader, user *rest.Config, namespace, task string) (*Target, error) {
+	return resolve(ctx, c, user, namespace, task, "", false)
+}
+
+func resolve(ctx context.Context, c client.Reader, user *rest.Config, namespace, task, container string, oneContainer bool) (*Target, error) {
 	t := &ecsv1.Task{}
 	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: task}, t); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -74,6 +84,7 @@ func Resolve(ctx context.Context, c client.Reader, user *rest.Config, namespace,
 	case len(names) == 0:
 		return nil, fmt.Errorf("task %s/%s is bound to %s but its agent has not reported its containers yet (lastStatus %s)",
 			namespace, task, t.Spec.ContainerInstance, orNone(string(t.Status.LastStatus)))
+	case !oneContainer:
 	case container == "" && len(names) == 1:
 		container = names[0]
 	case container == "":
@@ -161,6 +172,33 @@ func (t *Target) statusError(resp *http.Response) error {
 		st.Code = int32(resp.StatusCode)
 	}
 	return &AgentError{Instance: t.Instance, Status: st}
+}
+
+// Stats reads the task's stats: each container's, by name, in the Docker
+// stats shape of the task metadata endpoint's /task/stats (null: not
+// running), as the agent answered them.
+func (t *Target) Stats(ctx context.Context) (map[string]json.RawMessage, error) {
+	hc, err := rest.HTTPClientFor(t.Config)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, StatsURL(t.Config, t.Namespace, t.Task).String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("reaching the agent of container instance %s at %s: %w", t.Instance, t.Address, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return nil, t.statusError(resp)
+	}
+	out := map[string]json.RawMessage{}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&out); err != nil {
+		return nil, fmt.Errorf("the stats from the agent of container instance %s: %w", t.Instance, err)
+	}
+	return out, nil
 }
 
 // Exec runs cmd in the container with the streams of so (SPDY, the

@@ -220,6 +220,8 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 		{"no memory anywhere", td("t", "containerDefinitions:\n- name: a\n  image: x\n"), "every container needs memory or memoryReservation unless the task-level memory is set"},
 		{"memory not above reservation", td("t", "containerDefinitions:\n- name: a\n  image: x\n  memory: 64\n  memoryReservation: 64\n"), "memory (the hard limit) must be greater than memoryReservation"},
 		{"ports with network mode none", td("t", "networkMode: none\ncontainerDefinitions:\n- "+container+"  portMappings: [{containerPort: 80}]\n"), "portMappings are not allowed with networkMode none"},
+		{"awsvpc port of the task endpoints", td("t", "networkMode: awsvpc\ncontainerDefinitions:\n- "+container+"  portMappings: [{containerPort: 51679}]\n"), "containerPort 51679 (tcp) is taken in the task's network namespace with networkMode bridge or awsvpc"},
+		{"bridge port of the task endpoints", td("t", "containerDefinitions:\n- "+container+"  portMappings: [{containerPort: 51679, hostPort: 0, protocol: tcp}]\n"), "the task metadata and agent endpoints listen on 169.254.170.2:51679 there"},
 		{"awsvpc hostPort differs", td("t", "networkMode: awsvpc\ncontainerDefinitions:\n- "+container+"  portMappings: [{containerPort: 80, hostPort: 8080}]\n"), "with networkMode host or awsvpc, hostPort must be omitted or equal to containerPort"},
 		{"host hostPort differs", td("t", "networkMode: host\ncontainerDefinitions:\n- "+container+"  portMappings: [{containerPort: 80, hostPort: 0}]\n"), "hostPort must be omitted or equal to containerPort"},
 		{"containerPort out of range", td("t", "containerDefinitions:\n- "+container+"  portMappings: [{containerPort: 70000}]\n"), "should be less than or equal to 65535"},
@@ -332,6 +334,23 @@ func TestSharedNamespaceModesAreAccepted(t *testing.T) {
 	for i, modes := range []string{"pidMode: task\nipcMode: task", "pidMode: task", "ipcMode: task", "pidMode: host\nipcMode: host"} {
 		if _, err := create(t, ns, td(fmt.Sprintf("shared-%d", i), modes+"\ncontainerDefinitions:\n- "+container)); err != nil {
 			t.Errorf("%q refused: %v", modes, err)
+		}
+	}
+}
+
+// TestTaskEndpointsPortOutsideTheTaskNamespace: port 51679 is refused only
+// where the task endpoints listen (tcp in the task's own namespace, see
+// the rejections above): udp in awsvpc, and host mode (where the host's
+// reserved ports decide) are applied.
+func TestTaskEndpointsPortOutsideTheTaskNamespace(t *testing.T) {
+	ns := newNamespace(t)
+	for i, spec := range []string{
+		"networkMode: awsvpc\ncontainerDefinitions:\n- " + container + "  portMappings: [{containerPort: 51679, protocol: udp}]\n",
+		"networkMode: host\ncontainerDefinitions:\n- " + container + "  portMappings: [{containerPort: 51679}]\n",
+		"networkMode: awsvpc\ncontainerDefinitions:\n- " + container + "  portMappings: [{containerPort: 51678}]\n",
+	} {
+		if _, err := create(t, ns, td(fmt.Sprintf("port-%d", i), spec)); err != nil {
+			t.Errorf("%q refused: %v", spec, err)
 		}
 	}
 }
