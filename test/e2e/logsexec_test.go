@@ -83,8 +83,8 @@ func plugin(kubeconfig string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// testLogsAndExec: kubectl ecs logs -f and kubectl ecs exec against a task
-// on each agent, from this machine with the admin kubeconfig (client
+// testLogsAndExec: kubectl ecs logs -f, kubectl ecs exec and kubectl ecs
+// stats against a task on each agent, from this machine with the admin kubeconfig (client
 // certificates); a ServiceAccount without the RBAC permissions is refused,
 // and the view role (aggregated) lets it read logs but not exec.
 func testLogsAndExec(t *testing.T) {
@@ -151,6 +151,13 @@ func testLogsAndExec(t *testing.T) {
 			t.Fatalf("kubectl ecs exec -i %s with empty stdin: %v %q", name, err, b)
 		}
 		wantEvent(t, name, "ran [sh -c \"echo in-$HOSTNAME; exit 5\"] in container talk")
+
+		b, err = plugin(sys.kubeconfig, "stats", name).CombinedOutput()
+		if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); err != nil || len(lines) != 2 ||
+			!strings.HasPrefix(lines[0], "CONTAINER") || !strings.HasPrefix(lines[1], "talk ") {
+			t.Fatalf("kubectl ecs stats %s: %v\n%s", name, err, b)
+		}
+		addReport("kubectl ecs stats %s (%s): %s", name, getTask(t, name).Spec.ContainerInstance, strings.Join(strings.Fields(strings.Split(string(b), "\n")[1]), " "))
 	}
 
 	// A user without the RBAC permissions: a ServiceAccount token that may
@@ -167,7 +174,11 @@ func testLogsAndExec(t *testing.T) {
 	if exitCode(err) != 1 || !strings.Contains(string(b), `cannot create resource "tasks/exec"`) {
 		t.Fatalf("kubectl ecs exec without RBAC: exit %d, %q", exitCode(err), b)
 	}
-	addReport("kubectl ecs logs / exec as a ServiceAccount without tasks/log, tasks/exec: refused, %q", firstLine(string(b)))
+	b, err = plugin(kc, "stats", "talker-b").CombinedOutput()
+	if exitCode(err) != 1 || !strings.Contains(string(b), `cannot get resource "tasks/stats"`) {
+		t.Fatalf("kubectl ecs stats without RBAC: exit %d, %q", exitCode(err), b)
+	}
+	addReport("kubectl ecs logs / exec / stats as a ServiceAccount without tasks/log, tasks/exec, tasks/stats: refused, %q", firstLine(string(b)))
 	// view, into which config/rbac aggregates get tasks/log: logs, no exec.
 	mustKubectl(t, "", "create", "rolebinding", "e2e-viewer", "--clusterrole", "view", "--serviceaccount", "default:e2e-viewer")
 	framework.Eventually(t, 30*time.Second, "the view role reads logs", func() error {
