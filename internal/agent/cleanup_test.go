@@ -44,34 +44,15 @@ func TestForceDeletedTaskWithFakes(t *testing.T) {
 	for _, how := range []string{"sync", "garbage collection"} {
 		t.Run(how, func(t *testing.T) {
 			ctx := t.Context()
-			rev := &ecsv1.TaskDefinitionRevision{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web-1"},
-				Spec: ecsv1.TaskDefinitionRevisionSpec{Family: "web", Revision: 1, TaskDefinition: ecsv1.TaskDefinitionSpec{
-					NetworkMode: ecsv1.NetworkModeAWSVPC, CPU: "256", Memory: "128",
-					ContainerDefinitions: []ecsv1.ContainerDefinition{{Name: "app", Image: "app:1", Essential: ptr.To(true)}},
-					Volumes:              []ecsv1.Volume{{Name: "scratch"}}}}}
-			uid := types.UID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
-			task := &ecsv1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "t1", UID: uid},
-				Spec: ecsv1.TaskSpec{TaskDefinition: "web:1", ContainerInstance: "inst"}}
 			// Another task of this instance, which must keep everything.
 			other := &ecsv1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "t2", UID: "11111111-2222-3333-4444-555555555555"},
 				Spec: ecsv1.TaskSpec{TaskDefinition: "web:1", ContainerInstance: "inst"}}
-			c := fake.NewClientBuilder().WithScheme(kube.Scheme()).WithStatusSubresource(&ecsv1.Task{}).WithObjects(rev, task, other).Build()
-			rt := lsruntime.NewFakeContainers()
-			netw := network.NewFake()
-			cg := &noCgroups{}
-			r := &TaskReconciler{Client: c, APIReader: c, Runtime: rt, Network: netw, InstanceName: "inst",
-				StateDir: t.TempDir(), RunDir: t.TempDir(), PullPolicy: lsruntime.PullPreferCached,
-				Clock: clocktesting.NewFakeClock(time.Now()), Cgroups: cg}
-			r.init()
-			for _, tk := range []*ecsv1.Task{task, other} {
-				if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(tk)}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			got := &ecsv1.Task{}
-			if err := c.Get(ctx, client.ObjectKeyFromObject(task), got); err != nil {
-				t.Fatal(err)
-			}
+			f := newWithFakes(t, ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeAWSVPC, CPU: "256", Memory: "128",
+				ContainerDefinitions: []ecsv1.ContainerDefinition{{Name: "app", Image: "app:1", Essential: ptr.To(true)}},
+				Volumes:              []ecsv1.Volume{{Name: "scratch"}}}, nil, other)
+			c, rt, netw, cg, r, task, uid := f.c, f.rt, f.netw, f.cg, f.r, f.task, f.task.UID
+			f.reconcile(other)
+			got := f.reconcile()
 			if got.Status.LastStatus != ecsv1.TaskRunning {
 				t.Fatalf("lastStatus %s, want RUNNING", got.Status.LastStatus)
 			}

@@ -20,19 +20,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
-	"github.com/longshore-io/longshore/internal/kube"
-	"github.com/longshore-io/longshore/internal/network"
 	lsruntime "github.com/longshore-io/longshore/internal/runtime"
 )
 
@@ -42,32 +36,11 @@ import (
 // the containers.
 func TestNamespaceHolderWithFakes(t *testing.T) {
 	ctx := t.Context()
-	rev := &ecsv1.TaskDefinitionRevision{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web-1"},
-		Spec: ecsv1.TaskDefinitionRevisionSpec{Family: "web", Revision: 1, TaskDefinition: ecsv1.TaskDefinitionSpec{
-			NetworkMode: ecsv1.NetworkModeNone, PidMode: "task", IpcMode: "task",
-			ContainerDefinitions: []ecsv1.ContainerDefinition{
-				{Name: "app", Image: "app:1", Essential: ptr.To(true), Memory: ptr.To[int32](32)},
-				{Name: "side", Image: "side:1", Essential: ptr.To(true), Memory: ptr.To[int32](32)}}}}}
-	uid := types.UID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
-	task := &ecsv1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "t1", UID: uid},
-		Spec: ecsv1.TaskSpec{TaskDefinition: "web:1", ContainerInstance: "inst"}}
-	c := fake.NewClientBuilder().WithScheme(kube.Scheme()).WithStatusSubresource(&ecsv1.Task{}).WithObjects(rev, task).Build()
-	rt := lsruntime.NewFakeContainers()
-	r := &TaskReconciler{Client: c, APIReader: c, Runtime: rt, Network: network.NewFake(), InstanceName: "inst",
-		StateDir: t.TempDir(), RunDir: t.TempDir(), PullPolicy: lsruntime.PullPreferCached,
-		Clock: clocktesting.NewFakeClock(time.Now()), Cgroups: &noCgroups{}}
-	r.init()
-	reconcile := func() *ecsv1.Task {
-		t.Helper()
-		if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(task)}); err != nil {
-			t.Fatal(err)
-		}
-		got := &ecsv1.Task{}
-		if err := c.Get(ctx, client.ObjectKeyFromObject(task), got); err != nil {
-			t.Fatal(err)
-		}
-		return got
-	}
+	f := newWithFakes(t, ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, PidMode: "task", IpcMode: "task",
+		ContainerDefinitions: []ecsv1.ContainerDefinition{
+			{Name: "app", Image: "app:1", Essential: ptr.To(true), Memory: ptr.To[int32](32)},
+			{Name: "side", Image: "side:1", Essential: ptr.To(true), Memory: ptr.To[int32](32)}}}, nil)
+	c, rt, r, task, reconcile, uid := f.c, f.rt, f.r, f.task, f.reconcile, f.task.UID
 	got := reconcile()
 	if got.Status.LastStatus != ecsv1.TaskRunning || len(got.Status.Containers) != 2 {
 		t.Fatalf("lastStatus %s, containers %+v; want RUNNING with app and side only", got.Status.LastStatus, got.Status.Containers)

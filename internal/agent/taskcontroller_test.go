@@ -26,7 +26,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -39,47 +38,18 @@ import (
 	lsruntime "github.com/longshore-io/longshore/internal/runtime"
 )
 
-type noCgroups struct{ ensured, removed []string }
-
-func (n *noCgroups) Ensure(p string, _, _ int64) error { n.ensured = append(n.ensured, p); return nil }
-func (n *noCgroups) Remove(p string) error             { n.removed = append(n.removed, p); return nil }
-
 // TestTaskLifecycleWithFakes drives the task reconciler with the fake
 // runtime and network: start in dependsOn order, essential exit, reverse
 // order stop, cleanup, finalizer. No root, no containerd.
 func TestTaskLifecycleWithFakes(t *testing.T) {
 	ctx := t.Context()
-	rev := &ecsv1.TaskDefinitionRevision{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web-1"},
-		Spec: ecsv1.TaskDefinitionRevisionSpec{Family: "web", Revision: 1, TaskDefinition: ecsv1.TaskDefinitionSpec{
-			NetworkMode: ecsv1.NetworkModeAWSVPC, CPU: "512", Memory: "256",
-			ContainerDefinitions: []ecsv1.ContainerDefinition{
-				{Name: "app", Image: "app:1", Essential: ptr.To(true), StopTimeout: ptr.To[int32](7)},
-				{Name: "side", Image: "side:1", Essential: ptr.To(false),
-					DependsOn: []ecsv1.ContainerDependency{{ContainerName: "app", Condition: ecsv1.DependencyStart}}},
-			}}}}
-	task := &ecsv1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "t1", UID: types.UID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")},
-		Spec: ecsv1.TaskSpec{TaskDefinition: "web:1", ContainerInstance: "inst", DesiredStatus: ecsv1.DesiredRunning}}
-	c := fake.NewClientBuilder().WithScheme(kube.Scheme()).WithStatusSubresource(&ecsv1.Task{}).WithObjects(rev, task).Build()
-	rt := lsruntime.NewFakeContainers()
-	netw := network.NewFake()
-	cg := &noCgroups{}
-	r := &TaskReconciler{Client: c, APIReader: c, Runtime: rt, Network: netw, InstanceName: "inst",
-		StateDir: t.TempDir(), PullPolicy: lsruntime.PullPreferCached, Clock: clocktesting.NewFakeClock(time.Now()), Cgroups: cg}
-	r.init()
-	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(task)}
-	get := func() *ecsv1.Task {
-		got := &ecsv1.Task{}
-		if err := c.Get(ctx, req.NamespacedName, got); err != nil {
-			t.Fatal(err)
-		}
-		return got
-	}
-	reconcile := func() {
-		t.Helper()
-		if _, err := r.Reconcile(ctx, req); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f := newWithFakes(t, ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeAWSVPC, CPU: "512", Memory: "256",
+		ContainerDefinitions: []ecsv1.ContainerDefinition{
+			{Name: "app", Image: "app:1", Essential: ptr.To(true), StopTimeout: ptr.To[int32](7)},
+			{Name: "side", Image: "side:1", Essential: ptr.To(false),
+				DependsOn: []ecsv1.ContainerDependency{{ContainerName: "app", Condition: ecsv1.DependencyStart}}},
+		}}, nil)
+	c, rt, netw, cg, task, get, reconcile := f.c, f.rt, f.netw, f.cg, f.task, f.get, f.reconcile
 	appID := lsruntime.ContainerID(string(task.UID), "app", 0)
 	sideID := lsruntime.ContainerID(string(task.UID), "side", 0)
 
@@ -145,8 +115,7 @@ func TestTaskLifecycleWithFakes(t *testing.T) {
 	if err := c.Delete(ctx, got); err != nil {
 		t.Fatal(err)
 	}
-	reconcile()
-	if err := c.Get(ctx, req.NamespacedName, &ecsv1.Task{}); err == nil {
+	if reconcile() != nil {
 		t.Error("task still there: finalizer not released")
 	}
 }
@@ -154,31 +123,15 @@ func TestTaskLifecycleWithFakes(t *testing.T) {
 // TestPullFailureWithFakes: an unpullable image stops the task with
 // CannotPullContainerError and allocates nothing.
 func TestPullFailureWithFakes(t *testing.T) {
-	ctx := t.Context()
-	rev := &ecsv1.TaskDefinitionRevision{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web-1"},
-		Spec: ecsv1.TaskDefinitionRevisionSpec{Family: "web", Revision: 1, TaskDefinition: ecsv1.TaskDefinitionSpec{
-			NetworkMode: ecsv1.NetworkModeBridge, ContainerDefinitions: []ecsv1.ContainerDefinition{{Name: "app", Image: "nope:1", Essential: ptr.To(true)}}}}}
-	task := &ecsv1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "t1", UID: "u1"},
-		Spec: ecsv1.TaskSpec{TaskDefinition: "web:1", ContainerInstance: "inst"}}
-	c := fake.NewClientBuilder().WithScheme(kube.Scheme()).WithStatusSubresource(&ecsv1.Task{}).WithObjects(rev, task).Build()
-	rt := lsruntime.NewFakeContainers()
-	rt.PullErr = map[string]error{"nope:1": errors.New("manifest unknown")}
-	netw := network.NewFake()
-	r := &TaskReconciler{Client: c, APIReader: c, Runtime: rt, Network: netw, InstanceName: "inst",
-		StateDir: t.TempDir(), Clock: clocktesting.NewFakeClock(time.Now()), Cgroups: &noCgroups{}}
-	r.init()
-	if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(task)}); err != nil {
-		t.Fatal(err)
-	}
-	got := &ecsv1.Task{}
-	if err := c.Get(ctx, client.ObjectKeyFromObject(task), got); err != nil {
-		t.Fatal(err)
-	}
+	f := newWithFakes(t, ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeBridge,
+		ContainerDefinitions: []ecsv1.ContainerDefinition{{Name: "app", Image: "nope:1", Essential: ptr.To(true)}}}, nil)
+	f.rt.PullErr = map[string]error{"nope:1": errors.New("manifest unknown")}
+	got := f.reconcile()
 	if got.Status.LastStatus != ecsv1.TaskStopped || got.Status.StopCode != ecsv1.StopCodeTaskFailedToStart ||
 		got.Status.StoppedReason != "CannotPullContainerError: nope:1: manifest unknown" {
 		t.Errorf("status %s %s %q", got.Status.LastStatus, got.Status.StopCode, got.Status.StoppedReason)
 	}
-	for _, call := range netw.Calls() {
+	for _, call := range f.netw.Calls() {
 		if call.Op == network.FakeSetup {
 			t.Errorf("network set up for a task that cannot pull: %+v", call)
 		}
@@ -262,36 +215,24 @@ func TestClusterPolicyOfBoundTasksWithFakes(t *testing.T) {
 // the next attempt. The next agent finishes the restart instead of stopping
 // the task for a vanished container.
 func TestRestartInterruptedByAgentCrashWithFakes(t *testing.T) {
-	ctx := t.Context()
-	rev := &ecsv1.TaskDefinitionRevision{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web-1"},
-		Spec: ecsv1.TaskDefinitionRevisionSpec{Family: "web", Revision: 1, TaskDefinition: ecsv1.TaskDefinitionSpec{
-			NetworkMode: ecsv1.NetworkModeNone, ContainerDefinitions: []ecsv1.ContainerDefinition{{Name: "app", Image: "app:1",
-				Essential: ptr.To(true), RestartPolicy: &ecsv1.RestartPolicy{Enabled: true}}}}}}
 	now := metav1.Now()
-	task := &ecsv1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "t1", UID: "u1", Finalizers: []string{ecsv1.FinalizerAgent}},
-		Spec: ecsv1.TaskSpec{TaskDefinition: "web:1", ContainerInstance: "inst", Cluster: "default"},
-		Status: ecsv1.TaskStatus{LastStatus: ecsv1.TaskRunning, TaskDefinitionRevision: "web:1", PullStartedAt: &now, PullStoppedAt: &now,
-			Containers: []ecsv1.ContainerStatus{{Name: "app", RuntimeID: lsruntime.ContainerID("u1", "app", 0), LastStatus: ecsv1.ContainerRunning, StartedAt: &now}}}}
-	cl := fake.NewClientBuilder().WithScheme(kube.Scheme()).WithStatusSubresource(&ecsv1.Task{}).WithObjects(rev, task).Build()
-	rt := lsruntime.NewFakeContainers()
-	r := &TaskReconciler{Client: cl, APIReader: cl, Runtime: rt, Network: network.NewFake(), InstanceName: "inst",
-		StateDir: t.TempDir(), Clock: clocktesting.NewFakeClock(time.Now()), Cgroups: &noCgroups{}}
-	r.init()
+	f := newWithFakes(t, ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone,
+		ContainerDefinitions: []ecsv1.ContainerDefinition{{Name: "app", Image: "app:1",
+			Essential: ptr.To(true), RestartPolicy: &ecsv1.RestartPolicy{Enabled: true}}}}, func(task *ecsv1.Task) {
+		task.UID, task.Finalizers, task.Spec.Cluster = "u1", []string{ecsv1.FinalizerAgent}, "default"
+		task.Status = ecsv1.TaskStatus{LastStatus: ecsv1.TaskRunning, TaskDefinitionRevision: "web:1", PullStartedAt: &now, PullStoppedAt: &now,
+			Containers: []ecsv1.ContainerStatus{{Name: "app", RuntimeID: lsruntime.ContainerID("u1", "app", 0), LastStatus: ecsv1.ContainerRunning, StartedAt: &now}}}
+	})
+	r, rt := f.r, f.rt
 	// What the crashed agent left: the record of the restart, no container.
-	record := filepath.Join(r.taskDir(task.UID), "restart-app")
+	record := filepath.Join(r.taskDir(f.task.UID), "restart-app")
 	if err := os.MkdirAll(filepath.Dir(record), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(record, []byte("1"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(task)}); err != nil {
-		t.Fatal(err)
-	}
-	got := &ecsv1.Task{}
-	if err := cl.Get(ctx, client.ObjectKeyFromObject(task), got); err != nil {
-		t.Fatal(err)
-	}
+	got := f.reconcile()
 	if got.Status.LastStatus == ecsv1.TaskStopped {
 		t.Fatalf("task stopped: %s %s", got.Status.StopCode, got.Status.StoppedReason)
 	}
