@@ -82,23 +82,32 @@ func keptUntil(t *testing.T, svc *ecsv1.Service, name string, until time.Time) {
 	})
 }
 
-// A task protected from scale-in is kept when the Service scales in (the
-// unprotected ones go), even to zero, until its protection expires.
-func TestProtectedTaskIsKeptOnScaleIn(t *testing.T) {
-	t.Parallel()
+// protectionService runs Service name of count tasks of family (image
+// <family>:v1) in a namespace and Cluster svc-<prefix> of their own, on
+// one simulated agent, and returns it steady with its tasks.
+func protectionService(t *testing.T, prefix, fam, name string, count int32) (*ecsv1.Service, []ecsv1.Task) {
+	t.Helper()
 	ns := newNamespace(t)
-	newCluster(t, "svc-protect-in")
-	agentFor(t, "protect-in-a", simagent.Options{Cluster: "svc-protect-in"})
-	waitConnected(t, "protect-in-a")
-	family(t, ns, "worker", tdSpec("worker:v1", 64, 32))
-	spec := replica("worker", 3)
-	spec.Cluster = "svc-protect-in"
-	svc := newService(t, ns, "queue", spec)
-	waitSteady(t, svc, "worker:1", 3, 30*time.Second)
+	newCluster(t, "svc-"+prefix)
+	agentFor(t, prefix+"-a", simagent.Options{Cluster: "svc-" + prefix})
+	waitConnected(t, prefix+"-a")
+	family(t, ns, fam, tdSpec(fam+":v1", 64, 32))
+	spec := replica(fam, count)
+	spec.Cluster = "svc-" + prefix
+	svc := newService(t, ns, name, spec)
+	waitSteady(t, svc, fam+":1", int(count), 30*time.Second)
 	tasks, err := tasksOf(t.Context(), svc)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return svc, tasks
+}
+
+// A task protected from scale-in is kept when the Service scales in (the
+// unprotected ones go), even to zero, until its protection expires.
+func TestProtectedTaskIsKeptOnScaleIn(t *testing.T) {
+	t.Parallel()
+	svc, tasks := protectionService(t, "protect-in", "worker", "queue", 3)
 	// Protect the newest task (the one ECS's order stops first on scale in).
 	kept := liveTasks(tasks)[0]
 	for _, tk := range liveTasks(tasks) {
@@ -148,19 +157,8 @@ func TestProtectedTaskIsKeptOnScaleIn(t *testing.T) {
 // until its protection expires; then it completes.
 func TestProtectedTaskHoldsADeploymentUntilItExpires(t *testing.T) {
 	t.Parallel()
-	ns := newNamespace(t)
-	newCluster(t, "svc-protect-dep")
-	agentFor(t, "protect-dep-a", simagent.Options{Cluster: "svc-protect-dep"})
-	waitConnected(t, "protect-dep-a")
-	family(t, ns, "batch", tdSpec("batch:v1", 64, 32))
-	spec := replica("batch", 2)
-	spec.Cluster = "svc-protect-dep"
-	svc := newService(t, ns, "jobs", spec)
-	waitSteady(t, svc, "batch:1", 2, 30*time.Second)
-	tasks, err := tasksOf(t.Context(), svc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, tasks := protectionService(t, "protect-dep", "batch", "jobs", 2)
+	ns := svc.Namespace
 	kept := liveTasks(tasks)[0]
 	until := time.Now().Add(10 * time.Second).Truncate(time.Second)
 	protect(t, &kept, until)
