@@ -99,7 +99,7 @@ func (t *taskSync) createContainers(ctx context.Context, td *ecsv1.TaskDefinitio
 		var logURI = t.r.LogURI
 		in := containerInput{Task: task, Revision: t.status.TaskDefinitionRevision, TD: td, Def: d, Attempt: attempt,
 			NetNSPath: netns[d.Name], SecretEnv: secretEnv, FileEnv: fileEnv, VolumeDirs: volumeDirs, EtcDir: etc,
-			CgroupParent: cgroupParent(task.UID), VolumesFromMounts: fromMounts, PIDNSPath: shared.PID, IPCNSPath: shared.IPC}
+			CgroupParent: cgroupParent(task.UID), VolumesFromMounts: fromMounts, PIDNSPath: shared.PID, IPCNSPath: shared.IPC, SharedShm: shared.Shm}
 		if fireLens != nil {
 			if d.Name == fireLens.router {
 				in.ExtraMounts = fireLens.mounts

@@ -40,6 +40,17 @@ type noCgroups struct{ ensured, removed []string }
 func (n *noCgroups) Ensure(p string, _, _ int64) error { n.ensured = append(n.ensured, p); return nil }
 func (n *noCgroups) Remove(p string) error             { n.removed = append(n.removed, p); return nil }
 
+// fakeMounts records the tmpfs mounts the agent asks for, and mounts none.
+type fakeMounts struct{ tmpfs map[string]string }
+
+func (m *fakeMounts) Tmpfs(dir, opts string) error {
+	if m.tmpfs == nil {
+		m.tmpfs = map[string]string{}
+	}
+	m.tmpfs[dir] = opts
+	return nil
+}
+
 // fakeUID is the UID of the Task of withFakes.
 const fakeUID = types.UID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
 
@@ -53,6 +64,7 @@ type withFakes struct {
 	rt   *lsruntime.FakeContainers
 	netw *network.Fake
 	cg   *noCgroups
+	mnt  *fakeMounts
 	r    *TaskReconciler
 	task *ecsv1.Task
 }
@@ -69,12 +81,12 @@ func newWithFakes(t *testing.T, td ecsv1.TaskDefinitionSpec, edit func(*ecsv1.Ta
 	if edit != nil {
 		edit(task)
 	}
-	f := &withFakes{t: t, rt: lsruntime.NewFakeContainers(), netw: network.NewFake(), cg: &noCgroups{}, task: task}
+	f := &withFakes{t: t, rt: lsruntime.NewFakeContainers(), netw: network.NewFake(), cg: &noCgroups{}, mnt: &fakeMounts{}, task: task}
 	f.c = fake.NewClientBuilder().WithScheme(kube.Scheme()).WithStatusSubresource(&ecsv1.Task{}).
 		WithObjects(append([]client.Object{rev, task}, objs...)...).Build()
 	f.r = &TaskReconciler{Client: f.c, APIReader: f.c, Runtime: f.rt, Network: f.netw, InstanceName: "inst",
 		StateDir: t.TempDir(), RunDir: t.TempDir(), PullPolicy: lsruntime.PullPreferCached,
-		Clock: clocktesting.NewFakeClock(time.Now()), Cgroups: f.cg}
+		Clock: clocktesting.NewFakeClock(time.Now()), Cgroups: f.cg, Mounts: f.mnt}
 	f.r.init()
 	return f
 }

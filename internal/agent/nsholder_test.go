@@ -17,10 +17,12 @@ limitations under the License.
 package agent
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -32,14 +34,16 @@ import (
 
 // TestNamespaceHolderWithFakes: a pidMode/ipcMode task gets its holder
 // before its first container, every container joins the holder's
-// namespaces, the holder is never reported, and the stop removes it after
-// the containers.
+// namespaces and mounts the task's one /dev/shm (of the largest
+// sharedMemorySize), the holder is never reported, and the stop removes it
+// after the containers.
 func TestNamespaceHolderWithFakes(t *testing.T) {
 	ctx := t.Context()
 	f := newWithFakes(t, ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, PidMode: "task", IpcMode: "task",
 		ContainerDefinitions: []ecsv1.ContainerDefinition{
 			{Name: "app", Image: "app:1", Essential: ptr.To(true), Memory: ptr.To[int32](32)},
-			{Name: "side", Image: "side:1", Essential: ptr.To(true), Memory: ptr.To[int32](32)}}}, nil)
+			{Name: "side", Image: "side:1", Essential: ptr.To(true), Memory: ptr.To[int32](32),
+				LinuxParameters: &ecsv1.LinuxParameters{SharedMemorySize: ptr.To[int32](128)}}}}, nil)
 	c, rt, r, task, reconcile, uid := f.c, f.rt, f.r, f.task, f.reconcile, f.task.UID
 	got := reconcile()
 	if got.Status.LastStatus != ecsv1.TaskRunning || len(got.Status.Containers) != 2 {
@@ -56,17 +60,25 @@ func TestNamespaceHolderWithFakes(t *testing.T) {
 	if first < 0 || calls[first] != "Create "+holder {
 		t.Errorf("the holder is not created first: %v", calls)
 	}
+	shm := filepath.Join(r.taskDir(uid), "volumes", sharedShmVolume)
+	if diff := cmp.Diff(map[string]string{shm: "size=128m,mode=1777"}, f.mnt.tmpfs); diff != "" {
+		t.Errorf("tmpfs mounts (-want +got):\n%s", diff)
+	}
 	for _, name := range []string{"app", "side"} {
 		s, _ := rt.Spec(lsruntime.ContainerID(string(uid), name, 0))
 		if s.PIDNSPath != "/proc/4242/ns/pid" || s.IPCNSPath != "/proc/4242/ns/ipc" {
 			t.Errorf("%s joins PID %q and IPC %q, want the holder's (/proc/4242/ns/…)", name, s.PIDNSPath, s.IPCNSPath)
+		}
+		i := slices.IndexFunc(s.Mounts, func(m lsruntime.Mount) bool { return m.Destination == "/dev/shm" })
+		if i < 0 || s.Mounts[i].Source != shm || s.Mounts[i].Type != "bind" || s.ShmSizeBytes != 0 {
+			t.Errorf("%s: /dev/shm is not the task's shared one (%s): mounts %+v, shm size %d", name, shm, s.Mounts, s.ShmSizeBytes)
 		}
 	}
 
 	// A sync after the agent restarted (a new reconciler, same runtime)
 	// adopts the running holder: nothing created again.
 	r2 := &TaskReconciler{Client: c, APIReader: c, Runtime: rt, Network: r.Network, InstanceName: "inst",
-		StateDir: r.StateDir, RunDir: r.RunDir, PullPolicy: lsruntime.PullPreferCached, Clock: r.Clock, Cgroups: &noCgroups{}}
+		StateDir: r.StateDir, RunDir: r.RunDir, PullPolicy: lsruntime.PullPreferCached, Clock: r.Clock, Cgroups: &noCgroups{}, Mounts: f.mnt}
 	r2.init()
 	before := len(rt.Calls())
 	if _, err := r2.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(task)}); err != nil {

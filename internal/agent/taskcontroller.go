@@ -73,6 +73,8 @@ type TaskReconciler struct {
 	MaxConcurrentReconciles int
 	// Cgroups manages task cgroups (default: the host's /sys/fs/cgroup).
 	Cgroups CgroupManager
+	// Mounts mounts the tasks' tmpfs file systems (default: the host's).
+	Mounts Mounter
 	// Endpoints, when set, serves the ECS endpoints inside every task
 	// (task metadata, task protection): endpoints.go.
 	Endpoints *taskendpoint.Server
@@ -113,6 +115,9 @@ func (r *TaskReconciler) init() {
 	}
 	if r.Cgroups == nil {
 		r.Cgroups = hostCgroups{}
+	}
+	if r.Mounts == nil {
+		r.Mounts = hostMounts{}
 	}
 }
 

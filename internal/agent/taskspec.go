@@ -41,6 +41,9 @@ type containerInput struct {
 	// PIDNSPath and IPCNSPath are the task's shared namespaces (pidMode
 	// and ipcMode task: its namespace holder's), "" for none.
 	PIDNSPath, IPCNSPath string
+	// SharedShm is the host directory of the task's shared /dev/shm
+	// (ipcMode task), "" for the container's own.
+	SharedShm string
 	// SecretEnv are the values of Def.Secrets, by variable name.
 	SecretEnv map[string]string
 	// FileEnv are the variables of Def.EnvironmentFiles, later files
@@ -202,6 +205,10 @@ func buildContainerSpec(in containerInput) (lsruntime.ContainerSpec, error) {
 	spec.Mounts = append(spec.Mounts, ms...)
 	spec.Mounts = append(spec.Mounts, in.VolumesFromMounts...)
 	spec.Mounts = append(spec.Mounts, in.ExtraMounts...)
+	if in.SharedShm != "" {
+		spec.Mounts = append(spec.Mounts, lsruntime.Mount{Type: "bind", Source: in.SharedShm, Destination: "/dev/shm",
+			Options: []string{"rbind", "rprivate", "rw", "nosuid", "nodev", "noexec"}})
+	}
 
 	if lp := def.LinuxParameters; lp != nil {
 		if lp.Capabilities != nil {
@@ -212,7 +219,7 @@ func buildContainerSpec(in containerInput) (lsruntime.ContainerSpec, error) {
 				spec.CapDrop = append(spec.CapDrop, string(c))
 			}
 		}
-		if lp.SharedMemorySize != nil {
+		if lp.SharedMemorySize != nil && in.SharedShm == "" { // else the shared one's size
 			spec.ShmSizeBytes = int64(*lp.SharedMemorySize) * mib
 		}
 		for _, tm := range lp.Tmpfs {

@@ -65,12 +65,26 @@ func (t *taskSync) dockerVolume(v ecsv1.Volume, taskDir string) (string, error) 
 		return "", err
 	}
 	if dv.DriverOpts["type"] == "tmpfs" {
-		if err := mountTmpfs(p, string(dv.DriverOpts["o"])); err != nil {
+		if err := t.r.Mounts.Tmpfs(p, string(dv.DriverOpts["o"])); err != nil {
 			return "", userErrorf("CannotCreateContainerError: volume %s: mounting its tmpfs: %v", v.Name, err)
 		}
 	}
 	return p, nil
 }
+
+// Mounter mounts the tmpfs file systems of tasks on the host: tmpfs Docker
+// volumes, the shared /dev/shm of ipcMode task. They are all under the
+// task directory's volumes/, where the one cleanup unmounts them.
+type Mounter interface {
+	// Tmpfs mounts a tmpfs (nosuid, nodev; mount options opts) at dir
+	// unless one is mounted there already.
+	Tmpfs(dir, opts string) error
+}
+
+// hostMounts mounts on the host.
+type hostMounts struct{}
+
+func (hostMounts) Tmpfs(dir, opts string) error { return mountTmpfs(dir, opts) }
 
 // mountTmpfs mounts a tmpfs at dir unless one is mounted there already.
 func mountTmpfs(dir, opts string) error {

@@ -36,9 +36,10 @@ import (
 // TestTaskPIDAndIPCNamespaces: with pidMode and ipcMode task the containers
 // of a task see each other's processes and share System V IPC, in
 // namespaces held by the task's holder (PID 1 of the task, the init
-// binary's pause); after an agent restart, a container its restart policy
-// replaces joins the same namespaces; nothing is left once the task stops
-// (the leak checks: no container, no snapshot).
+// binary's pause), and one /dev/shm (POSIX shared memory); after an agent
+// restart, a container its restart policy replaces joins the same
+// namespaces and /dev/shm; nothing is left once the task stops (the leak
+// checks: no container, no snapshot, no task directory; no mount).
 func TestTaskPIDAndIPCNamespaces(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs the 60 s minimum restartAttemptPeriod")
@@ -84,6 +85,22 @@ func TestTaskPIDAndIPCNamespaces(t *testing.T) {
 		}
 	}
 	hasSegment(got, "started")
+
+	// A file a writes in /dev/shm is b's: one tmpfs for the task, 64 MiB.
+	if out, err := n.exec(got, "a", "sh", "-c", "echo from-a > /dev/shm/longshore-shm"); err != nil {
+		t.Fatalf("writing /dev/shm in a: %v %q", err, out)
+	}
+	sharesShm := func(tk *ecsv1.Task, when string) {
+		t.Helper()
+		out, err := n.exec(tk, "b", "cat", "/dev/shm/longshore-shm")
+		if err != nil || !strings.Contains(out, "from-a") {
+			t.Errorf("%s: container b does not see the file a wrote in /dev/shm (%v): %q", when, err, out)
+		}
+	}
+	sharesShm(got, "started")
+	if m := hostMounts(t, n.StateDir); len(m) != 1 || !strings.Contains(m[0], "/volumes/~shm ") || !strings.Contains(m[0], "size=65536k") {
+		t.Errorf("the task's mounts on the host: %q, want its one shared /dev/shm of 64 MiB", m)
+	}
 	if host, err := os.ReadFile("/proc/sysvipc/shm"); err != nil || hasShmID(string(host), shmid) {
 		t.Errorf("the host's IPC namespace has segment %d (%v): the task's is not its own", shmid, err)
 	}
@@ -105,6 +122,7 @@ func TestTaskPIDAndIPCNamespaces(t *testing.T) {
 	}
 	sees(got, "after the agent restart and b's restart")
 	hasSegment(got, "after the agent restart and b's restart")
+	sharesShm(got, "after the agent restart and b's restart")
 
 	got, _ = n.stop(got, "")
 	if got.Status.StopCode != ecsv1.StopCodeUserInitiated {
@@ -113,6 +131,26 @@ func TestTaskPIDAndIPCNamespaces(t *testing.T) {
 	if id := n.findHolder(t); id != "" {
 		t.Errorf("the namespace holder %s outlived its task", id)
 	}
+	if m := hostMounts(t, n.StateDir); len(m) > 0 {
+		t.Errorf("mounts outlived the task: %q", m)
+	}
+}
+
+// hostMounts are the lines of the host's mount table (/proc/self/mountinfo)
+// of mounts under dir.
+func hostMounts(t *testing.T, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // holderID is the ID of the one namespace holder on the node.
