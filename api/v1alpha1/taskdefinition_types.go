@@ -112,12 +112,11 @@ type TaskDefinitionSpec struct {
 	// ipcMode "task": the task's containers share one IPC namespace
 	// (System V shared memory, semaphores, message queues), held by the
 	// task's namespace holder; "host": they share the host's (the Cluster
-	// must allow privileged tasks). Unset or "": each container has its
-	// own. ECS's "none" is not supported yet and is refused here rather
-	// than at run time.
+	// must allow privileged tasks); "none": each container has its own and
+	// no /dev/shm (Docker's ipc none). Unset or "": each container has its
+	// own, with its own /dev/shm.
 	// +optional
 	// +kubebuilder:validation:Enum=host;task;none;""
-	// +kubebuilder:validation:XValidation:rule="self != 'none'",message="ipcMode none is not supported yet: use task, host or leave ipcMode unset (each container then has its own IPC namespace)"
 	IpcMode string `json:"ipcMode,omitempty"`
 	// family is the ECS family as written in ECS. Optional: metadata.name is
 	// the family; when given (a pasted export, or a family with upper-case

@@ -159,10 +159,8 @@ func buildContainerSpec(in containerInput) (lsruntime.ContainerSpec, error) {
 		LogURI:         in.LogURI,
 		Terminal:       def.PseudoTerminal != nil && *def.PseudoTerminal,
 	}
-	switch {
-	case in.TD.IpcMode == "none":
-		return spec, fmt.Errorf("ipcMode none is not supported by this agent (use task, host or leave it unset)")
-	case in.TD.PidMode == "task" && in.PIDNSPath == "", in.TD.IpcMode == "task" && in.IPCNSPath == "":
+	spec.NoDevShm = in.TD.IpcMode == "none"
+	if in.TD.PidMode == "task" && in.PIDNSPath == "" || in.TD.IpcMode == "task" && in.IPCNSPath == "" {
 		return spec, fmt.Errorf("pidMode/ipcMode %q/%q: the task's namespace holder is missing", in.TD.PidMode, in.TD.IpcMode)
 	}
 	if ov != nil && ov.Command != nil {
@@ -219,7 +217,7 @@ func buildContainerSpec(in containerInput) (lsruntime.ContainerSpec, error) {
 				spec.CapDrop = append(spec.CapDrop, string(c))
 			}
 		}
-		if lp.SharedMemorySize != nil && in.SharedShm == "" { // else the shared one's size
+		if lp.SharedMemorySize != nil && in.SharedShm == "" && !spec.NoDevShm { // else the shared one's size, or none
 			spec.ShmSizeBytes = int64(*lp.SharedMemorySize) * mib
 		}
 		for _, tm := range lp.Tmpfs {

@@ -87,9 +87,11 @@ func TestBuildContainerSpec(t *testing.T) {
 		t.Errorf("spec (-want +got):\n%s", d)
 	}
 
-	if _, err := buildContainerSpec(containerInput{Task: task, TD: &ecsv1.TaskDefinitionSpec{IpcMode: "none"}, Def: &ecsv1.ContainerDefinition{Name: "x"}}); err == nil ||
-		!strings.Contains(err.Error(), "ipcMode none is not supported") {
-		t.Errorf("ipcMode none: err = %v, want a clear refusal", err)
+	none, err := buildContainerSpec(containerInput{Task: task, TD: &ecsv1.TaskDefinitionSpec{IpcMode: "none"},
+		Def: &ecsv1.ContainerDefinition{Name: "x", LinuxParameters: &ecsv1.LinuxParameters{SharedMemorySize: ptr.To[int32](32)}}})
+	if err != nil || !none.NoDevShm || none.ShmSizeBytes != 0 || none.IPCNSPath != "" || none.HostIPC {
+		t.Errorf("ipcMode none: no /dev/shm %v, shm size %d, IPC %q, host %v (%v); want its own IPC namespace and no /dev/shm",
+			none.NoDevShm, none.ShmSizeBytes, none.IPCNSPath, none.HostIPC, err)
 	}
 	if _, err := buildContainerSpec(containerInput{Task: task, TD: &ecsv1.TaskDefinitionSpec{PidMode: "task"}, Def: &ecsv1.ContainerDefinition{Name: "x"}}); err == nil ||
 		!strings.Contains(err.Error(), "namespace holder is missing") {

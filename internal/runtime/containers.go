@@ -298,6 +298,9 @@ func specOpts(spec ContainerSpec, img containerd.Image, imageEntrypoint, imageCm
 	if spec.ShmSizeBytes > 0 {
 		opts = append(opts, oci.WithDevShmSize(spec.ShmSizeBytes/1024))
 	}
+	if spec.NoDevShm {
+		opts = append(opts, withoutDevShm)
+	}
 	for _, r := range spec.Rlimits {
 		opts = append(opts, oci.WithRlimit(&specs.POSIXRlimit{Type: r.Type, Soft: r.Soft, Hard: r.Hard}))
 	}
@@ -390,6 +393,18 @@ func withMountsReplacing(ms []specs.Mount) oci.SpecOpts {
 		s.Mounts = append(kept, ms...)
 		return nil
 	}
+}
+
+// withoutDevShm drops the default spec's /dev/shm tmpfs.
+func withoutDevShm(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+	kept := s.Mounts[:0]
+	for _, m := range s.Mounts {
+		if filepath.Clean(m.Destination) != "/dev/shm" || m.Type != "tmpfs" {
+			kept = append(kept, m)
+		}
+	}
+	s.Mounts = kept
+	return nil
 }
 
 // cgroupV2 tells whether the host runs the unified cgroup hierarchy.

@@ -121,7 +121,9 @@ type ContainerSpec struct {
 	CapDrop        []string
 	Init           bool
 	ShmSizeBytes   int64
-	Rlimits        []Rlimit
+	// NoDevShm leaves /dev/shm unmounted (ipcMode none, as Docker's).
+	NoDevShm bool
+	Rlimits  []Rlimit
 	// Sysctls are namespaced kernel parameters set in the container's
 	// namespaces (ECS systemControls).
 	Sysctls map[string]string

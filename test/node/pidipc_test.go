@@ -153,6 +153,42 @@ func hostMounts(t *testing.T, dir string) []string {
 	return out
 }
 
+// TestIPCModeNone: with ipcMode none a container has an IPC namespace of
+// its own and no /dev/shm, as Docker's ipc none; with pidMode task beside
+// it, the containers still share the holder's PID namespace.
+func TestIPCModeNone(t *testing.T) {
+	n := newNode(t, "node-ipcnone")
+	task := n.task("ipcnone", ecsv1.TaskDefinitionSpec{NetworkMode: ecsv1.NetworkModeNone, PidMode: "task", IpcMode: "none",
+		ContainerDefinitions: []ecsv1.ContainerDefinition{container("a", "sleep", "3600"), container("b", "sleep", "3601")}})
+	got := n.wait(task, 60*time.Second, "RUNNING", phase(ecsv1.TaskRunning))
+	out, err := n.exec(got, "a", "cat", "/proc/mounts")
+	if err != nil || !strings.Contains(out, " /proc ") {
+		t.Fatalf("reading a's mounts: %v %q", err, out)
+	}
+	if strings.Contains(out, " /dev/shm ") {
+		t.Errorf("ipcMode none: a has a /dev/shm:\n%s", out)
+	}
+	host, err := os.Readlink("/proc/self/ns/ipc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := map[string]bool{}
+	for _, c := range []string{"a", "b"} {
+		l, err := os.Readlink("/proc/" + n.containerPID(runtimeID(got, c)) + "/ns/ipc")
+		if err != nil || l == host {
+			t.Errorf("%s's IPC namespace %q (%v), the host's %q: want one of its own", c, l, err, host)
+		}
+		ns[l] = true
+	}
+	if len(ns) != 2 {
+		t.Errorf("a and b share an IPC namespace (%v): ipcMode none gives each its own", ns)
+	}
+	if out, err := n.exec(got, "b", "sh", "-c", "cat /proc/[0-9]*/cmdline"); err != nil || !strings.Contains(out, "sleep\x003600\x00") {
+		t.Errorf("pidMode task beside ipcMode none: b does not see a's sleep (%v): %q", err, out)
+	}
+	n.stop(got, "")
+}
+
 // holderID is the ID of the one namespace holder on the node.
 func (n *node) holderID(t *testing.T) string {
 	t.Helper()

@@ -146,7 +146,6 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 			return b.String()
 		}()), "must have at most 10 items"},
 		{"bad network mode", td("t", "networkMode: nat\ncontainerDefinitions:\n"+"- "+container), `Unsupported value: "nat"`},
-		{"ipcMode none", td("t", "ipcMode: none\ncontainerDefinitions:\n- "+container), "ipcMode none is not supported yet: use task, host or leave ipcMode unset (each container then has its own IPC namespace)"},
 		// executionRoleArn is accepted (mapped) now; a field ECS has only on RunTask still is not.
 		{"unknown field launchType", td("t", "launchType: FARGATE\ncontainerDefinitions:\n- "+container), `unknown field "spec.launchType"`},
 		{"unknown compatibility", td("t", "requiresCompatibilities: [LAMBDA]\ncontainerDefinitions:\n- "+container), `Unsupported value: "LAMBDA"`},
@@ -328,10 +327,11 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 }
 
 // TestSharedNamespaceModesAreAccepted: pidMode and ipcMode task (the
-// task's containers share a PID / IPC namespace) and host are applied.
+// task's containers share a PID / IPC namespace), host, and ipcMode none
+// are applied.
 func TestSharedNamespaceModesAreAccepted(t *testing.T) {
 	ns := newNamespace(t)
-	for i, modes := range []string{"pidMode: task\nipcMode: task", "pidMode: task", "ipcMode: task", "pidMode: host\nipcMode: host"} {
+	for i, modes := range []string{"pidMode: task\nipcMode: task", "pidMode: task", "ipcMode: task", "pidMode: host\nipcMode: host", "ipcMode: none", "pidMode: task\nipcMode: none"} {
 		if _, err := create(t, ns, td(fmt.Sprintf("shared-%d", i), modes+"\ncontainerDefinitions:\n- "+container)); err != nil {
 			t.Errorf("%q refused: %v", modes, err)
 		}
