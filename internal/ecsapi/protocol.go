@@ -189,7 +189,7 @@ func encodeValue(v reflect.Value) (any, error) {
 		m := map[string]any{}
 		for i := 0; i < v.NumField(); i++ {
 			f := v.Type().Field(i)
-			if !f.IsExported() {
+			if !f.IsExported() || f.Name == "ResultMetadata" {
 				continue
 			}
 			fv := v.Field(i)
