@@ -28,6 +28,7 @@ import (
 	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
@@ -108,7 +109,12 @@ func NewServer(o Options) (*Server, error) {
 		o.NewClient = func(id Identity) (client.Client, error) {
 			cfg := rest.CopyConfig(o.Config)
 			cfg.Impersonate = rest.ImpersonationConfig{UserName: id.User, Groups: id.Groups}
-			return client.New(cfg, client.Options{Scheme: o.Scheme, Mapper: o.Mapper})
+			c, err := client.New(cfg, client.Options{Scheme: o.Scheme, Mapper: o.Mapper})
+			if err != nil {
+				return nil, err
+			}
+			// Refuse unknown fields, as kubectl apply does.
+			return client.WithFieldValidation(c, metav1.FieldValidationStrict), nil
 		}
 	}
 	return &Server{o: o, clients: map[string]client.Client{}}, nil
