@@ -160,7 +160,10 @@ var timeType = reflect.TypeOf(time.Time{})
 // the AWS JSON 1.1 protocol does: members in lowerCamel, nil pointers,
 // slices and maps left out, timestamps as epoch seconds (with a
 // fraction), enums as their strings. Unexported fields (the SDK's
-// metadata) are skipped.
+// metadata) are skipped. Numbers and booleans that the SDK holds by value
+// are written even when zero, as ECS writes them ("cpu": 0,
+// "runningTasksCount": 0); enums it holds by value are left out when
+// empty.
 func Encode(v any) ([]byte, error) {
 	out, err := encodeValue(reflect.ValueOf(v))
 	if err != nil {
@@ -195,6 +198,9 @@ func encodeValue(v reflect.Value) (any, error) {
 			fv := v.Field(i)
 			if (fv.Kind() == reflect.Slice || fv.Kind() == reflect.Map) && fv.IsNil() {
 				continue
+			}
+			if fv.Kind() == reflect.String && fv.Len() == 0 {
+				continue // an enum the SDK leaves unset ("" is never a value)
 			}
 			e, err := encodeValue(fv)
 			if err != nil {

@@ -248,7 +248,9 @@ func page(keys []string, desc bool, nextToken string, maxResults *int32, limit i
 	}
 	end := min(start+int(n), len(keys))
 	if end < len(keys) && end > start {
-		return start, end, base64.RawURLEncoding.EncodeToString([]byte(keys[end-1])), nil
+		return start, end, encodeToken(keys[end-1]), nil
 	}
 	return start, end, "", nil
 }
+
+func encodeToken(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
