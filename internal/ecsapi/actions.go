@@ -32,4 +32,8 @@ var actions = map[string]handler{
 	"TagResource":                (*Server).tagResource,
 	"UntagResource":              (*Server).untagResource,
 	"ListTagsForResource":        (*Server).listTagsForResource,
+	"RunTask":                    (*Server).runTask,
+	"DescribeTasks":              (*Server).describeTasks,
+	"ListTasks":                  (*Server).listTasks,
+	"StopTask":                   (*Server).stopTask,
 }

@@ -18,6 +18,7 @@ package ecsapi
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -26,10 +27,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/internal/ecsarn"
 )
 
 // tagged is the object a resource ARN names, with its tags: a Cluster, or
-// a TaskDefinitionRevision of the key's namespace.
+// a TaskDefinitionRevision or Task of the key's namespace.
 type tagged struct {
 	obj client.Object
 	// fixed are the tags the object holds in its spec (a revision's,
@@ -42,7 +44,7 @@ func (s *Server) taggedResource(c *call, arn string) (*tagged, *Error) {
 	if arn == "" {
 		return nil, invalidParameter("resourceArn is required")
 	}
-	kind, _, isARN, e := s.parseARN(arn)
+	kind, rest, isARN, e := s.parseARN(arn)
 	if e != nil {
 		return nil, e
 	}
@@ -80,8 +82,24 @@ func (s *Server) taggedResource(c *call, arn string) (*tagged, *Error) {
 			t.fixed = append(t.fixed, types.Tag{Key: aws.String(tg.Key), Value: aws.String(tg.Value)})
 		}
 		return t, nil
+	case "task":
+		cluster, _, _ := strings.Cut(rest, "/")
+		id, e := s.taskID(arn, cluster)
+		if e != nil {
+			return nil, e
+		}
+		tasks, e := s.tasksOf(c, cluster)
+		if e != nil {
+			return nil, e
+		}
+		for i := range tasks {
+			if ecsarn.TaskID(string(tasks[i].UID)) == id {
+				return &tagged{obj: &tasks[i], what: "task " + id}, nil
+			}
+		}
+		return nil, resourceNotFound("The specified task does not exist: %s in cluster %s, namespace %s", id, cluster, c.ns)
 	}
-	return nil, invalidParameter("resourceArn %q: Longshore's ECS API tags clusters and task definitions only (not yet %s resources)", arn, kind)
+	return nil, invalidParameter("resourceArn %q: Longshore's ECS API tags clusters, task definitions and tasks only (not yet %s resources)", arn, kind)
 }
 
 func (t *tagged) tags() ([]types.Tag, *Error) {
