@@ -43,6 +43,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -67,7 +68,13 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	var err error
 	var stop func()
-	env, stop, err = managertest.Setup(managertest.Options{})
+	log := logr.Discard()
+	if os.Getenv("LONGSHORE_TEST_LOG") != "" {
+		log = zap.New(zap.UseDevMode(true))
+	} else {
+		ctrl.SetLogger(log)
+	}
+	env, stop, err = managertest.Setup(managertest.Options{AgentGrace: 2 * time.Second, InstanceLostTimeout: time.Minute, ResolveGrace: time.Second})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -85,10 +92,6 @@ func run(m *testing.M) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
-	}
-	log := logr.Discard()
-	if os.Getenv("LONGSHORE_TEST_LOG") != "" {
-		log = zap.New(zap.UseDevMode(true))
 	}
 	r, err := ecsapi.Serve(ctx, ecsapi.ServeOptions{Config: cfg, Scheme: env.Scheme, Namespace: keyNamespace,
 		BindAddress: "127.0.0.1:0", CertHosts: []string{"127.0.0.1"}, RegisterTimeout: 20 * time.Second, Log: log})
