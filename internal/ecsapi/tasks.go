@@ -343,7 +343,7 @@ func taskOverrides(o *types.TaskOverride) (*ecsv1.TaskOverride, *Error) {
 		return nil, invalidParameter("overrides.taskRoleArn: Longshore has no IAM roles (task credentials come from the task definition's local mapping)")
 	case o.ExecutionRoleArn != nil:
 		return nil, invalidParameter("overrides.executionRoleArn: Longshore has no IAM roles")
-	case len(o.InferenceAcceleratorOverrides) > 0:
+	case len(o.InferenceAcceleratorOverrides) > 0: //nolint:staticcheck // deprecated by ECS, still in its shape: refused, not dropped
 		return nil, invalidParameter("overrides.inferenceAcceleratorOverrides: Longshore has no inference accelerators")
 	case o.EphemeralStorage != nil:
 		return nil, invalidParameter("overrides.ephemeralStorage: Longshore has no Fargate ephemeral storage")
