@@ -98,8 +98,22 @@ func (s *Server) taggedResource(c *call, arn string) (*tagged, *Error) {
 			}
 		}
 		return nil, resourceNotFound("The specified task does not exist: %s in cluster %s, namespace %s", id, cluster, c.ns)
+	case "container-instance":
+		cluster, _, _ := strings.Cut(rest, "/")
+		instances, e := s.instancesOf(c, cluster)
+		if e != nil {
+			return nil, e
+		}
+		ci, _, e := s.findInstance(instances, arn, cluster)
+		if e != nil {
+			return nil, e
+		}
+		if ci == nil {
+			return nil, resourceNotFound("The specified container instance does not exist: %s", arn)
+		}
+		return &tagged{obj: ci, what: "container instance " + ci.Name}, nil
 	}
-	return nil, invalidParameter("resourceArn %q: Longshore's ECS API tags clusters, task definitions and tasks only (not yet %s resources)", arn, kind)
+	return nil, invalidParameter("resourceArn %q: Longshore's ECS API tags clusters, task definitions, tasks and container instances only (not yet %s resources)", arn, kind)
 }
 
 func (t *tagged) tags() ([]types.Tag, *Error) {

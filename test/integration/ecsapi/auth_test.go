@@ -91,7 +91,7 @@ func TestTags(t *testing.T) {
 	_, err = k.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(arn("task-definition/web:5")), Tags: []types.Tag{tag("a", "b")}})
 	wantError(t, "TagResource of a missing revision", err, "ResourceNotFoundException", "web:5")
 	_, err = k.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(arn("service/" + cluster + "/web")), Tags: []types.Tag{tag("a", "b")}})
-	wantError(t, "TagResource of a service", err, "InvalidParameterException", "clusters, task definitions and tasks only")
+	wantError(t, "TagResource of a service", err, "InvalidParameterException", "clusters, task definitions, tasks and container instances only")
 }
 
 func TestAccessDeniedThroughRBAC(t *testing.T) {
