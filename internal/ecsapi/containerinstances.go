@@ -291,13 +291,15 @@ func (s *Server) updateContainerInstancesState(c *call, body []byte) (any, *Erro
 			out.Failures = append(out.Failures, types.Failure{Arn: aws.String(arn), Reason: aws.String("MISSING")})
 			continue
 		}
-		if ci.Spec.State != state {
-			base := ci.DeepCopy()
+		if e := patch(c, ci, "setting container instance "+ci.Name+" "+string(state), func() (bool, *Error) {
+			if ci.Spec.State == state {
+				return false, nil
+			}
 			ci.Spec.State = state
 			c.log.Info("Changing a container instance's state", "containerInstance", ci.Name, "state", state)
-			if err := c.c.Patch(c.ctx, ci, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-				return nil, kubeError(err, "setting container instance "+ci.Name+" "+string(state))
-			}
+			return true, nil
+		}); e != nil {
+			return nil, e
 		}
 		v, e := s.containerInstanceOf(ci, false)
 		if e != nil {

@@ -239,3 +239,32 @@ func apiMessage(err error) string {
 	}
 	return err.Error()
 }
+
+// maxConflictRetries bounds the retries of a write that lost an
+// optimistic-lock race (the manager writes the same objects).
+const maxConflictRetries = 5
+
+// patch applies mutate to obj and writes the change as a merge patch with
+// optimistic locking; when another writer changed obj meanwhile (a
+// conflict), it reads obj again and applies mutate again. mutate returns
+// false when obj needs no change.
+func patch(c *call, obj client.Object, what string, mutate func() (bool, *Error)) *Error {
+	for attempt := 0; ; attempt++ {
+		base := obj.DeepCopyObject().(client.Object)
+		changed, e := mutate()
+		if e != nil || !changed {
+			return e
+		}
+		err := c.c.Patch(c.ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+		if err == nil {
+			return nil
+		}
+		if !apierrors.IsConflict(err) || attempt >= maxConflictRetries {
+			return kubeError(err, what)
+		}
+		c.log.V(1).Info("Lost a race with another writer, retrying", "object", what)
+		if err := c.c.Get(c.ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return kubeError(err, what)
+		}
+	}
+}

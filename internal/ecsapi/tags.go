@@ -98,6 +98,20 @@ func (s *Server) taggedResource(c *call, arn string) (*tagged, *Error) {
 			}
 		}
 		return nil, resourceNotFound("The specified task does not exist: %s in cluster %s, namespace %s", id, cluster, c.ns)
+	case "service":
+		cluster, _, _ := strings.Cut(rest, "/")
+		name, e := s.serviceName(arn, cluster)
+		if e != nil {
+			return nil, e
+		}
+		svc, e := s.getService(c, name, cluster)
+		if e != nil {
+			return nil, e
+		}
+		if svc == nil {
+			return nil, newError("ServiceNotFoundException", 400, "Service not found: %s in cluster %s, namespace %s", name, cluster, c.ns)
+		}
+		return &tagged{obj: svc, what: "service " + name}, nil
 	case "container-instance":
 		cluster, _, _ := strings.Cut(rest, "/")
 		instances, e := s.instancesOf(c, cluster)
@@ -113,7 +127,7 @@ func (s *Server) taggedResource(c *call, arn string) (*tagged, *Error) {
 		}
 		return &tagged{obj: ci, what: "container instance " + ci.Name}, nil
 	}
-	return nil, invalidParameter("resourceArn %q: Longshore's ECS API tags clusters, task definitions, tasks and container instances only (not yet %s resources)", arn, kind)
+	return nil, invalidParameter("resourceArn %q: Longshore's ECS API tags clusters, task definitions, tasks, services and container instances, not %s resources", arn, kind)
 }
 
 func (t *tagged) tags() ([]types.Tag, *Error) {
@@ -124,13 +138,21 @@ func (t *tagged) tags() ([]types.Tag, *Error) {
 	return mergeTags(t.fixed, added), nil
 }
 
-func (s *Server) writeTags(c *call, t *tagged, added []types.Tag) *Error {
-	base := t.obj.DeepCopyObject().(client.Object)
-	t.obj.SetAnnotations(writeTags(t.obj.GetAnnotations(), added))
-	if err := c.c.Patch(c.ctx, t.obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-		return kubeError(err, "tagging "+t.what)
-	}
-	return nil
+// editTags changes the tags added after creation (the annotation) with
+// edit, retrying on a conflict with another writer.
+func (s *Server) editTags(c *call, t *tagged, edit func([]types.Tag) []types.Tag) *Error {
+	return patch(c, t.obj, "tagging "+t.what, func() (bool, *Error) {
+		added, err := readTags(t.obj.GetAnnotations())
+		if err != nil {
+			return false, serverError("%s: %v", t.what, err)
+		}
+		added = edit(added)
+		if e := validateTags(mergeTags(t.fixed, added)); e != nil {
+			return false, e
+		}
+		t.obj.SetAnnotations(writeTags(t.obj.GetAnnotations(), added))
+		return true, nil
+	})
 }
 
 func (s *Server) tagResource(c *call, body []byte) (any, *Error) {
@@ -148,16 +170,8 @@ func (s *Server) tagResource(c *call, body []byte) (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	added, err := readTags(t.obj.GetAnnotations())
-	if err != nil {
-		return nil, serverError("%s: %v", t.what, err)
-	}
-	added = mergeTags(added, in.Tags)
-	if e := validateTags(mergeTags(t.fixed, added)); e != nil {
-		return nil, e
-	}
 	c.log.Info("Tagging", "resource", t.what)
-	if e := s.writeTags(c, t, added); e != nil {
+	if e := s.editTags(c, t, func(added []types.Tag) []types.Tag { return mergeTags(added, in.Tags) }); e != nil {
 		return nil, e
 	}
 	return &ecs.TagResourceOutput{}, nil
@@ -180,13 +194,10 @@ func (s *Server) untagResource(c *call, body []byte) (any, *Error) {
 			return nil, invalidParameter("tagKeys: %q was given at registration of %s and is part of the immutable revision: Longshore cannot remove it (register a new revision without it)", k, t.what)
 		}
 	}
-	added, err := readTags(t.obj.GetAnnotations())
-	if err != nil {
-		return nil, serverError("%s: %v", t.what, err)
-	}
-	added = slices.DeleteFunc(added, func(tg types.Tag) bool { return slices.Contains(in.TagKeys, aws.ToString(tg.Key)) })
 	c.log.Info("Untagging", "resource", t.what)
-	if e := s.writeTags(c, t, added); e != nil {
+	if e := s.editTags(c, t, func(added []types.Tag) []types.Tag {
+		return slices.DeleteFunc(added, func(tg types.Tag) bool { return slices.Contains(in.TagKeys, aws.ToString(tg.Key)) })
+	}); e != nil {
 		return nil, e
 	}
 	return &ecs.UntagResourceOutput{}, nil

@@ -418,13 +418,15 @@ func (s *Server) deregisterTaskDefinition(c *call, body []byte) (any, *Error) {
 	if rev == nil {
 		return nil, clientError("The specified task definition does not exist: %s in namespace %s", ref, c.ns)
 	}
-	if rev.Spec.State != ecsv1.RevisionStateInactive {
-		base := rev.DeepCopy()
+	if e := patch(c, rev, "deregistering task definition "+ref.String(), func() (bool, *Error) {
+		if rev.Spec.State == ecsv1.RevisionStateInactive {
+			return false, nil
+		}
 		rev.Spec.State = ecsv1.RevisionStateInactive
 		c.log.Info("Deregistering task definition", "revision", ref.String())
-		if err := c.c.Patch(c.ctx, rev, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-			return nil, kubeError(err, "deregistering task definition "+ref.String())
-		}
+		return true, nil
+	}); e != nil {
+		return nil, e
 	}
 	td, e := s.taskDefinitionOf(rev)
 	if e != nil {

@@ -593,14 +593,16 @@ func (s *Server) stopTask(c *call, body []byte) (any, *Error) {
 	if t == nil {
 		return nil, invalidParameter("The referenced task was not found: %s in cluster %s, namespace %s", id, cluster, c.ns)
 	}
-	if t.Spec.DesiredStatus != ecsv1.DesiredStopped {
-		base := t.DeepCopy()
+	if e := patch(c, t, "stopping task "+t.Name, func() (bool, *Error) {
+		if t.Spec.DesiredStatus == ecsv1.DesiredStopped {
+			return false, nil // stopped already (by a service, or an earlier call): as ECS, no error
+		}
 		t.Spec.DesiredStatus = ecsv1.DesiredStopped
 		t.Spec.Stop = &ecsv1.TaskStop{Code: ecsv1.StopCodeUserInitiated, Reason: aws.ToString(in.Reason)}
 		c.log.Info("Stopping task", "task", t.Name, "reason", aws.ToString(in.Reason))
-		if err := c.c.Patch(c.ctx, t, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-			return nil, kubeError(err, "stopping task "+t.Name)
-		}
+		return true, nil
+	}); e != nil {
+		return nil, e
 	}
 	v, e := s.taskOf(c, t, false, map[string]string{})
 	if e != nil {

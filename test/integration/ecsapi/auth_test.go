@@ -90,8 +90,10 @@ func TestTags(t *testing.T) {
 	wantError(t, "TagResource of a missing cluster", err, "ClusterNotFoundException")
 	_, err = k.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(arn("task-definition/web:5")), Tags: []types.Tag{tag("a", "b")}})
 	wantError(t, "TagResource of a missing revision", err, "ResourceNotFoundException", "web:5")
-	_, err = k.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(arn("service/" + cluster + "/web")), Tags: []types.Tag{tag("a", "b")}})
-	wantError(t, "TagResource of a service", err, "InvalidParameterException", "clusters, task definitions, tasks and container instances only")
+	_, err = k.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(arn("capacity-provider/spot")), Tags: []types.Tag{tag("a", "b")}})
+	wantError(t, "TagResource of a capacity provider", err, "InvalidParameterException", "not capacity-provider resources")
+	_, err = k.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(arn("service/" + cluster + "/nope")), Tags: []types.Tag{tag("a", "b")}})
+	wantError(t, "TagResource of a missing service", err, "ServiceNotFoundException")
 }
 
 func TestAccessDeniedThroughRBAC(t *testing.T) {

@@ -247,3 +247,8 @@ func eventually(t *testing.T, what string, cond func() error) {
 	t.Helper()
 	framework.Eventually(t, 10*time.Second, what, cond)
 }
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() error) {
+	t.Helper()
+	framework.Eventually(t, timeout, what, cond)
+}
