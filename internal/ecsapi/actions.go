@@ -35,6 +35,7 @@ var actions = map[string]handler{
 	"RunTask":                       (*Server).runTask,
 	"DescribeTasks":                 (*Server).describeTasks,
 	"ListTasks":                     (*Server).listTasks,
+	"StartTask":                     (*Server).startTask,
 	"StopTask":                      (*Server).stopTask,
 	"CreateService":                 (*Server).createService,
 	"DescribeServices":              (*Server).describeServices,

@@ -205,6 +205,56 @@ func (s *Server) runTask(c *call, body []byte) (any, *Error) {
 	if e := decode(body, &in); e != nil {
 		return nil, e
 	}
+	return s.run(c, &in, nil)
+}
+
+// startTask is RunTask on the instances given: one Task per instance,
+// bound at creation (spec.containerInstance); the manager still checks the
+// instance's cluster and the cluster's policy.
+func (s *Server) startTask(c *call, body []byte) (any, *Error) {
+	var in ecs.StartTaskInput
+	if e := decode(body, &in); e != nil {
+		return nil, e
+	}
+	if len(in.ContainerInstances) == 0 || len(in.ContainerInstances) > 10 {
+		return nil, invalidParameter("containerInstances: give 1 to 10, not %d", len(in.ContainerInstances))
+	}
+	cluster, e := s.requireCluster(c, aws.ToString(in.Cluster))
+	if e != nil {
+		return nil, e
+	}
+	instances, e := s.instancesOf(c, cluster)
+	if e != nil {
+		return nil, e
+	}
+	var names []string
+	for _, ref := range in.ContainerInstances {
+		ci, arn, e := s.findInstance(instances, ref, cluster)
+		if e != nil {
+			return nil, e
+		}
+		if ci == nil {
+			return nil, invalidParameter("containerInstances: %s is not a container instance of cluster %s", arn, cluster)
+		}
+		names = append(names, ci.Name)
+	}
+	run := &ecs.RunTaskInput{
+		Cluster: aws.String(cluster), TaskDefinition: in.TaskDefinition, Overrides: in.Overrides, StartedBy: in.StartedBy, Group: in.Group,
+		Tags: in.Tags, PropagateTags: in.PropagateTags, EnableECSManagedTags: in.EnableECSManagedTags, EnableExecuteCommand: in.EnableExecuteCommand,
+		NetworkConfiguration: in.NetworkConfiguration, ReferenceId: in.ReferenceId, VolumeConfigurations: in.VolumeConfigurations,
+		Count: aws.Int32(int32(len(names))),
+	}
+	out, e := s.run(c, run, names)
+	if e != nil {
+		return nil, e
+	}
+	ro := out.(*ecs.RunTaskOutput)
+	return &ecs.StartTaskOutput{Tasks: ro.Tasks, Failures: ro.Failures}, nil
+}
+
+// run starts in.Count tasks (RunTask), or one on each of instances
+// (StartTask).
+func (s *Server) run(c *call, in *ecs.RunTaskInput, instances []string) (any, *Error) {
 	switch {
 	case in.LaunchType != "" && in.LaunchType != types.LaunchTypeEc2:
 		return nil, invalidParameter("launchType %s: Longshore runs tasks on its container instances: EC2 is the only launch type", in.LaunchType)
@@ -308,6 +358,9 @@ func (s *Server) runTask(c *call, body []byte) (any, *Error) {
 		t := &ecsv1.Task{
 			ObjectMeta: metav1.ObjectMeta{Namespace: c.ns, GenerateName: prefix + "-", Labels: labels},
 			Spec:       *spec.DeepCopy(),
+		}
+		if instances != nil {
+			t.Spec.ContainerInstance = instances[i]
 		}
 		if len(tags) > 0 {
 			t.Annotations = writeTags(nil, tags)

@@ -184,6 +184,22 @@ func TestRunDescribeListStopTasks(t *testing.T) {
 		t.Errorf("RunTask twice with one clientToken: %d then %d tasks, ARNs differ or missing", len(first.Tasks), len(second.Tasks))
 	}
 
+	// StartTask: on the instance named, bound at creation.
+	started, err := k.ECS.StartTask(ctx, &ecs.StartTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String("web:1"),
+		ContainerInstances: []string{"ci-" + k.Namespace}, StartedBy: aws.String("start")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(started.Tasks) != 1 || !strings.HasPrefix(aws.ToString(started.Tasks[0].ContainerInstanceArn), arn("container-instance/"+cluster+"/")) {
+		t.Fatalf("StartTask: %+v", started.Tasks)
+	}
+	if err := ecs.NewTasksRunningWaiter(k.ECS, func(o *ecs.TasksRunningWaiterOptions) { o.MinDelay, o.MaxDelay = 200*time.Millisecond, time.Second }).
+		Wait(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: []string{aws.ToString(started.Tasks[0].TaskArn)}}, 30*time.Second); err != nil {
+		t.Fatalf("tasks-running after StartTask: %v", err)
+	}
+	_, err = k.ECS.StartTask(ctx, &ecs.StartTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String("web:1"), ContainerInstances: []string{"elsewhere"}})
+	wantError(t, "StartTask on an instance of no cluster", err, "InvalidParameterException", "is not a container instance of cluster "+cluster)
+
 	_, err = k.ECS.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("nope-" + k.Namespace), TaskDefinition: aws.String("web")})
 	wantError(t, "RunTask in a missing cluster", err, "ClusterNotFoundException")
 	_, err = k.ECS.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String("web"), LaunchType: types.LaunchTypeFargate})
