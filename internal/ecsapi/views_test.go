@@ -1,0 +1,119 @@
+/*
+Copyright 2026 The Longshore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+
+package ecsapi
+
+import (
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/internal/ecsarn"
+)
+
+var viewUnexported = cmpopts.IgnoreUnexported(types.Service{}, types.Deployment{}, types.DeploymentConfiguration{},
+	types.DeploymentCircuitBreaker{}, types.DeploymentController{}, types.PlacementStrategy{}, types.TaskDefinition{},
+	types.ContainerDefinition{}, types.KeyValuePair{}, types.Tag{})
+
+func TestServiceOf(t *testing.T) {
+	s := &Server{o: Options{ARN: ecsarn.Config{}.WithDefaults()}}
+	created := metav1.NewTime(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	svc := &ecsv1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "team-a", Generation: 3, CreationTimestamp: created,
+			Annotations: map[string]string{AnnotationTags: `[{"key":"team","value":"a"}]`}},
+		Spec: ecsv1.ServiceSpec{Cluster: "prod", TaskDefinition: "web", DesiredCount: ptr.To[int32](4),
+			DeploymentConfiguration: ecsv1.DeploymentConfiguration{MaximumPercent: ptr.To[int32](200),
+				DeploymentCircuitBreaker: &ecsv1.DeploymentCircuitBreaker{Enable: true}},
+			PlacementStrategy: []ecsv1.PlacementStrategy{{Type: "spread", Field: "instanceId"}}},
+		Status: ecsv1.ServiceStatus{ObservedGeneration: 2, DesiredCount: 2, RunningCount: 2, TaskDefinition: "web:7",
+			Deployments: []ecsv1.Deployment{
+				{ID: "ecs-svc/2", Status: ecsv1.DeploymentPrimary, TaskDefinition: "web:7", DesiredCount: 2, RunningCount: 1, RolloutState: ecsv1.RolloutInProgress, CreatedAt: &created},
+				{ID: "ecs-svc/1", Status: ecsv1.DeploymentActive, TaskDefinition: "web:6", RunningCount: 1, RolloutState: ecsv1.RolloutCompleted},
+				{ID: "ecs-svc/0", Status: ecsv1.DeploymentInactive, TaskDefinition: "web:5"},
+			}},
+	}
+	got, e := s.serviceOf(svc, true, nil)
+	if e != nil {
+		t.Fatal(e)
+	}
+	want := types.Service{
+		ServiceArn: aws.String("arn:aws:ecs:us-east-1:000000000000:service/prod/web"), ServiceName: aws.String("web"),
+		ClusterArn: aws.String("arn:aws:ecs:us-east-1:000000000000:cluster/prod"), Status: aws.String("ACTIVE"),
+		DesiredCount: 4, // asked, not yet observed by the manager
+		RunningCount: 2, TaskDefinition: aws.String("arn:aws:ecs:us-east-1:000000000000:task-definition/web:7"),
+		LaunchType: types.LaunchTypeEc2, SchedulingStrategy: types.SchedulingStrategyReplica, CreatedAt: aws.Time(created.Time),
+		DeploymentController: &types.DeploymentController{Type: types.DeploymentControllerTypeEcs},
+		DeploymentConfiguration: &types.DeploymentConfiguration{MaximumPercent: aws.Int32(200),
+			DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: true}},
+		PlacementStrategy:    []types.PlacementStrategy{{Type: types.PlacementStrategyTypeSpread, Field: aws.String("instanceId")}},
+		PlacementConstraints: []types.PlacementConstraint{}, LoadBalancers: []types.LoadBalancer{}, ServiceRegistries: []types.ServiceRegistry{},
+		Events: []types.ServiceEvent{},
+		Deployments: []types.Deployment{
+			{Id: aws.String("ecs-svc/2"), Status: aws.String("PRIMARY"), TaskDefinition: aws.String("arn:aws:ecs:us-east-1:000000000000:task-definition/web:7"),
+				DesiredCount: 2, RunningCount: 1, RolloutState: types.DeploymentRolloutStateInProgress, LaunchType: types.LaunchTypeEc2, CreatedAt: aws.Time(created.Time)},
+			{Id: aws.String("ecs-svc/1"), Status: aws.String("ACTIVE"), TaskDefinition: aws.String("arn:aws:ecs:us-east-1:000000000000:task-definition/web:6"),
+				RunningCount: 1, RolloutState: types.DeploymentRolloutStateCompleted, LaunchType: types.LaunchTypeEc2},
+		},
+		Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("a")}},
+	}
+	if diff := cmp.Diff(want, got, viewUnexported, cmpopts.IgnoreUnexported(types.PlacementConstraint{}, types.LoadBalancer{}, types.ServiceRegistry{}, types.ServiceEvent{})); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+
+	svc.DeletionTimestamp = &created
+	svc.Status.ObservedGeneration = 3
+	got, _ = s.serviceOf(svc, false, nil)
+	if aws.ToString(got.Status) != "DRAINING" || got.DesiredCount != 2 || got.Tags != nil {
+		t.Errorf("a deleted, observed service: status %s desiredCount %d tags %v, want DRAINING, the manager's 2, no tags", aws.ToString(got.Status), got.DesiredCount, got.Tags)
+	}
+}
+
+func TestTaskDefinitionOf(t *testing.T) {
+	s := &Server{o: Options{ARN: ecsarn.Config{}.WithDefaults()}}
+	created := metav1.NewTime(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	deregistered := metav1.NewTime(created.Add(time.Hour))
+	rev := &ecsv1.TaskDefinitionRevision{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-3", CreationTimestamp: created},
+		Spec: ecsv1.TaskDefinitionRevisionSpec{Family: "web", Revision: 3, State: ecsv1.RevisionStateInactive,
+			TaskDefinition: ecsv1.TaskDefinitionSpec{NetworkMode: "awsvpc", CPU: "256",
+				ContainerDefinitions: []ecsv1.ContainerDefinition{{Name: "app", Image: "nginx", Memory: ptr.To[int32](128),
+					Environment: []ecsv1.KeyValuePair{{Name: "A", Value: "1"}}}}}},
+		Status: ecsv1.TaskDefinitionRevisionStatus{Status: ecsv1.RevisionInactive, Conditions: []metav1.Condition{
+			{Type: ecsv1.ConditionReady, Status: metav1.ConditionTrue, Reason: ecsv1.ReasonRevisionDeregistered, LastTransitionTime: deregistered}}},
+	}
+	got, e := s.taskDefinitionOf(rev)
+	if e != nil {
+		t.Fatal(e)
+	}
+	want := &types.TaskDefinition{
+		TaskDefinitionArn: aws.String("arn:aws:ecs:us-east-1:000000000000:task-definition/web:3"), Family: aws.String("web"), Revision: 3,
+		Status: types.TaskDefinitionStatusInactive, NetworkMode: types.NetworkModeAwsvpc, Cpu: aws.String("256"),
+		Compatibilities: []types.Compatibility{types.CompatibilityEc2}, RegisteredAt: aws.Time(created.Time), DeregisteredAt: aws.Time(deregistered.Time),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("nginx"), Memory: aws.Int32(128),
+			Environment: []types.KeyValuePair{{Name: aws.String("A"), Value: aws.String("1")}}}},
+	}
+	if diff := cmp.Diff(want, got, viewUnexported); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
