@@ -46,7 +46,83 @@ func tokenLabel(token string) string {
 }
 
 // taskOf is the ECS view of a Task.
-func (s *Server) taskOf(c *call, t *ecsv1.Task, withTags bool, ciArns map[string]string) (types.Task, *Error) {
+// lookups caches, for one call, what the task views read besides the
+// Tasks: their instances and revisions.
+type lookups struct {
+	instances map[string]*instanceInfo
+	revisions map[string]*ecsv1.TaskDefinitionRevision
+}
+
+type instanceInfo struct{ arn, zone string }
+
+func newLookups() *lookups {
+	return &lookups{instances: map[string]*instanceInfo{}, revisions: map[string]*ecsv1.TaskDefinitionRevision{}}
+}
+
+// instance is the ARN and availability zone of a task's instance; nil when
+// it is unbound, gone, or the key may not read ContainerInstances (the ARN
+// needs the instance's UID: such a key gets tasks without it, logged).
+func (lk *lookups) instance(c *call, s *Server, name string) *instanceInfo {
+	if name == "" {
+		return nil
+	}
+	if v, ok := lk.instances[name]; ok {
+		return v
+	}
+	obj := &ecsv1.ContainerInstance{}
+	var v *instanceInfo
+	if err := c.c.Get(c.ctx, client.ObjectKey{Name: name}, obj); err == nil {
+		v = &instanceInfo{arn: s.o.ARN.ContainerInstance(ecsv1.ClusterName(obj.Spec.Cluster), string(obj.UID))}
+		for _, a := range obj.Status.Attributes {
+			if a.Name == "ecs.availability-zone" {
+				v.zone = a.Value
+			}
+		}
+	} else if !apierrors.IsNotFound(err) {
+		c.log.V(1).Info("Leaving out a task's containerInstanceArn", "containerInstance", name, "reason", err.Error())
+	}
+	lk.instances[name] = v
+	return v
+}
+
+// revision is the revision "family:n" of the key's namespace, nil when
+// unknown or unreadable.
+func (lk *lookups) revision(c *call, ref string) *ecsv1.TaskDefinitionRevision {
+	family, n, ok := strings.Cut(ref, ":")
+	if !ok {
+		return nil
+	}
+	if v, ok := lk.revisions[ref]; ok {
+		return v
+	}
+	rev := &ecsv1.TaskDefinitionRevision{}
+	if err := c.c.Get(c.ctx, client.ObjectKey{Namespace: c.ns, Name: family + "-" + n}, rev); err != nil {
+		if !apierrors.IsNotFound(err) {
+			c.log.V(1).Info("Leaving out what a task's revision says", "revision", ref, "reason", err.Error())
+		}
+		rev = nil
+	}
+	lk.revisions[ref] = rev
+	return rev
+}
+
+// containerPhase is the phase a container not yet reported has: PENDING,
+// or STOPPED once its task is.
+func containerPhase(task *string) ecsv1.ContainerStatusPhase {
+	if aws.ToString(task) == string(ecsv1.TaskStopped) {
+		return ecsv1.ContainerStopped
+	}
+	return ecsv1.ContainerPending
+}
+
+func imageOf(defs map[string]ecsv1.ContainerDefinition, name string) *string {
+	if d, ok := defs[name]; ok && d.Image != "" {
+		return aws.String(d.Image)
+	}
+	return nil
+}
+
+func (s *Server) taskOf(c *call, t *ecsv1.Task, withTags bool, lk *lookups) (types.Task, *Error) {
 	cluster := ecsv1.ClusterName(t.Spec.Cluster)
 	out := types.Task{
 		TaskArn:       aws.String(s.o.ARN.Task(cluster, string(t.UID))),
@@ -102,30 +178,62 @@ func (s *Server) taskOf(c *call, t *ecsv1.Task, withTags bool, ciArns map[string
 	}
 	out.StartedAt, out.StoppingAt, out.StoppedAt = setTime(t.Status.StartedAt), setTime(t.Status.StoppingAt), setTime(t.Status.StoppedAt)
 	out.ExecutionStoppedAt, out.PullStartedAt, out.PullStoppedAt = setTime(t.Status.ExecutionStoppedAt), setTime(t.Status.PullStartedAt), setTime(t.Status.PullStoppedAt)
-	if ci := t.Spec.ContainerInstance; ci != "" {
-		if a, ok := ciArns[ci]; ok {
-			if a != "" {
-				out.ContainerInstanceArn = aws.String(a)
+	if ci := lk.instance(c, s, t.Spec.ContainerInstance); ci != nil {
+		out.ContainerInstanceArn = aws.String(ci.arn)
+		if ci.zone != "" {
+			out.AvailabilityZone = aws.String(ci.zone)
+		}
+	}
+	// What the revision says: the task's cpu and memory (as overridden),
+	// the containers' images.
+	var defs map[string]ecsv1.ContainerDefinition
+	if rev := lk.revision(c, t.Status.TaskDefinitionRevision); rev != nil {
+		td := rev.Spec.TaskDefinition
+		if td.CPU != "" {
+			out.Cpu = aws.String(td.CPU)
+		}
+		if td.Memory != "" {
+			out.Memory = aws.String(td.Memory)
+		}
+		defs = map[string]ecsv1.ContainerDefinition{}
+		for _, d := range td.ContainerDefinitions {
+			defs[d.Name] = d
+		}
+	}
+	if o := t.Spec.Overrides; o != nil {
+		if o.CPU != "" {
+			out.Cpu = aws.String(o.CPU)
+		}
+		if o.Memory != "" {
+			out.Memory = aws.String(o.Memory)
+		}
+	}
+	// Every container of the revision, as ECS lists them from the start
+	// (PENDING until the agent reports them), then any the status has
+	// that the revision does not (none, normally).
+	statuses := map[string]ecsv1.ContainerStatus{}
+	for _, cs := range t.Status.Containers {
+		statuses[cs.Name] = cs
+	}
+	var containers []ecsv1.ContainerStatus
+	if rev := lk.revision(c, t.Status.TaskDefinitionRevision); rev != nil {
+		for _, d := range rev.Spec.TaskDefinition.ContainerDefinitions {
+			cs, ok := statuses[d.Name]
+			if !ok {
+				cs = ecsv1.ContainerStatus{Name: d.Name, LastStatus: containerPhase(out.LastStatus)}
 			}
-		} else {
-			obj := &ecsv1.ContainerInstance{}
-			err := c.c.Get(c.ctx, client.ObjectKey{Name: ci}, obj)
-			switch {
-			case err == nil:
-				ciArns[ci] = s.o.ARN.ContainerInstance(ecsv1.ClusterName(obj.Spec.Cluster), string(obj.UID))
-				out.ContainerInstanceArn = aws.String(ciArns[ci])
-			case apierrors.IsNotFound(err):
-				ciArns[ci] = ""
-			default:
-				// The ARN needs the instance's UID; an identity that may not
-				// read ContainerInstances gets tasks without it.
-				c.log.V(1).Info("Leaving out a task's containerInstanceArn", "containerInstance", ci, "reason", err.Error())
-				ciArns[ci] = ""
-			}
+			delete(statuses, d.Name)
+			containers = append(containers, cs)
 		}
 	}
 	for _, cs := range t.Status.Containers {
+		if _, ok := statuses[cs.Name]; ok {
+			containers = append(containers, cs)
+		}
+	}
+	for _, cs := range containers {
 		ct := types.Container{
+			Image:        imageOf(defs, cs.Name),
 			Name:         aws.String(cs.Name),
 			ContainerArn: aws.String(s.o.ARN.Container(cluster, string(t.UID), cs.Name)),
 			TaskArn:      out.TaskArn,
@@ -338,9 +446,9 @@ func (s *Server) run(c *call, in *ecs.RunTaskInput, instances []string) (any, *E
 			return nil, kubeError(err, "listing tasks in namespace "+c.ns)
 		}
 		if len(have.Items) > 0 {
-			ciArns := map[string]string{}
+			lk := newLookups()
 			for i := range have.Items {
-				v, e := s.taskOf(c, &have.Items[i], true, ciArns)
+				v, e := s.taskOf(c, &have.Items[i], true, lk)
 				if e != nil {
 					return nil, e
 				}
@@ -353,7 +461,7 @@ func (s *Server) run(c *call, in *ecs.RunTaskInput, instances []string) (any, *E
 	if len(prefix) > 40 {
 		prefix = strings.TrimRight(prefix[:40], "-.")
 	}
-	ciArns := map[string]string{}
+	lk := newLookups()
 	for i := int32(0); i < *count; i++ {
 		t := &ecsv1.Task{
 			ObjectMeta: metav1.ObjectMeta{Namespace: c.ns, GenerateName: prefix + "-", Labels: labels},
@@ -373,7 +481,7 @@ func (s *Server) run(c *call, in *ecs.RunTaskInput, instances []string) (any, *E
 			continue
 		}
 		c.log.Info("Ran task", "task", t.Name, "taskDefinition", ref.String(), "cluster", cluster)
-		v, e := s.taskOf(c, t, true, ciArns)
+		v, e := s.taskOf(c, t, true, lk)
 		if e != nil {
 			return nil, e
 		}
@@ -489,7 +597,7 @@ func (s *Server) describeTasks(c *call, body []byte) (any, *Error) {
 		byID[ecsarn.TaskID(string(tasks[i].UID))] = &tasks[i]
 	}
 	out := &ecs.DescribeTasksOutput{Tasks: []types.Task{}, Failures: []types.Failure{}}
-	ciArns := map[string]string{}
+	lk := newLookups()
 	for _, ref := range in.Tasks {
 		id, e := s.taskID(ref, cluster)
 		if e != nil {
@@ -500,7 +608,7 @@ func (s *Server) describeTasks(c *call, body []byte) (any, *Error) {
 			out.Failures = append(out.Failures, types.Failure{Arn: aws.String(s.o.ARN.Task(cluster, id)), Reason: aws.String("MISSING")})
 			continue
 		}
-		v, e := s.taskOf(c, t, withTags, ciArns)
+		v, e := s.taskOf(c, t, withTags, lk)
 		if e != nil {
 			return nil, e
 		}
@@ -657,7 +765,7 @@ func (s *Server) stopTask(c *call, body []byte) (any, *Error) {
 	}); e != nil {
 		return nil, e
 	}
-	v, e := s.taskOf(c, t, false, map[string]string{})
+	v, e := s.taskOf(c, t, false, newLookups())
 	if e != nil {
 		return nil, e
 	}

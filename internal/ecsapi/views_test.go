@@ -22,13 +22,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/internal/ecsarn"
+	"github.com/longshore-io/longshore/internal/kube"
 )
 
 var viewUnexported = cmpopts.IgnoreUnexported(types.Service{}, types.Deployment{}, types.DeploymentConfiguration{},
@@ -113,6 +116,51 @@ func TestTaskDefinitionOf(t *testing.T) {
 			Environment: []types.KeyValuePair{{Name: aws.String("A"), Value: aws.String("1")}}}},
 	}
 	if diff := cmp.Diff(want, got, viewUnexported); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestTaskOf(t *testing.T) {
+	s := &Server{o: Options{ARN: ecsarn.Config{}.WithDefaults()}}
+	created := metav1.NewTime(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	rev := &ecsv1.TaskDefinitionRevision{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "web-2"},
+		Spec: ecsv1.TaskDefinitionRevisionSpec{Family: "web", Revision: 2, TaskDefinition: ecsv1.TaskDefinitionSpec{CPU: "512", Memory: "1024",
+			ContainerDefinitions: []ecsv1.ContainerDefinition{{Name: "app", Image: "nginx:1"}, {Name: "sidecar", Image: "envoy:1"}}}},
+	}
+	ci := &ecsv1.ContainerInstance{ObjectMeta: metav1.ObjectMeta{Name: "host-1", UID: "11111111-2222-3333-4444-555555555555"},
+		Spec:   ecsv1.ContainerInstanceSpec{Cluster: "prod"},
+		Status: ecsv1.ContainerInstanceStatus{Attributes: []ecsv1.Attribute{{Name: "ecs.availability-zone", Value: "zone-b"}}}}
+	task := &ecsv1.Task{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "web-x", UID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", CreationTimestamp: created, Generation: 2},
+		Spec: ecsv1.TaskSpec{Cluster: "prod", TaskDefinition: "web", ContainerInstance: "host-1", DesiredStatus: ecsv1.DesiredRunning,
+			Overrides: &ecsv1.TaskOverride{Memory: "2048"}},
+		Status: ecsv1.TaskStatus{LastStatus: ecsv1.TaskRunning, TaskDefinitionRevision: "web:2", Group: "family:web", StartedAt: &created,
+			Containers: []ecsv1.ContainerStatus{{Name: "app", LastStatus: ecsv1.ContainerRunning, RuntimeID: "abc"}}},
+	}
+	c := &call{ctx: t.Context(), ns: "team-a", log: logr.Discard(),
+		c: fake.NewClientBuilder().WithScheme(kube.Scheme()).WithObjects(rev, ci).Build()}
+	got, e := s.taskOf(c, task, false, newLookups())
+	if e != nil {
+		t.Fatal(e)
+	}
+	taskARN := "arn:aws:ecs:us-east-1:000000000000:task/prod/aaaaaaaabbbbccccddddeeeeeeeeeeee"
+	want := types.Task{
+		TaskArn: aws.String(taskARN), ClusterArn: aws.String("arn:aws:ecs:us-east-1:000000000000:cluster/prod"),
+		TaskDefinitionArn:    aws.String("arn:aws:ecs:us-east-1:000000000000:task-definition/web:2"),
+		ContainerInstanceArn: aws.String("arn:aws:ecs:us-east-1:000000000000:container-instance/prod/11111111222233334444555555555555"),
+		AvailabilityZone:     aws.String("zone-b"), LastStatus: aws.String("RUNNING"), DesiredStatus: aws.String("RUNNING"),
+		HealthStatus: types.HealthStatusUnknown, CreatedAt: aws.Time(created.Time), StartedAt: aws.Time(created.Time),
+		LaunchType: types.LaunchTypeEc2, Version: 2, Group: aws.String("family:web"), Cpu: aws.String("512"), Memory: aws.String("2048"),
+		Overrides: &types.TaskOverride{Memory: aws.String("2048")},
+		Containers: []types.Container{
+			{Name: aws.String("app"), Image: aws.String("nginx:1"), LastStatus: aws.String("RUNNING"), RuntimeId: aws.String("abc"), TaskArn: aws.String(taskARN),
+				ContainerArn: aws.String(s.o.ARN.Container("prod", string(task.UID), "app"))},
+			{Name: aws.String("sidecar"), Image: aws.String("envoy:1"), LastStatus: aws.String("PENDING"), TaskArn: aws.String(taskARN),
+				ContainerArn: aws.String(s.o.ARN.Container("prod", string(task.UID), "sidecar"))},
+		},
+	}
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(types.Task{}, types.Container{}, types.TaskOverride{})); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

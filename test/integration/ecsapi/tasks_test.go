@@ -40,7 +40,7 @@ func TestRunDescribeListStopTasks(t *testing.T) {
 	ctx := t.Context()
 	cluster := "run-" + k.Namespace
 	env.NewCluster(t, cluster, nil)
-	simagent.ForTest(t, env.Client, "ci-"+k.Namespace, simagent.Options{Cluster: cluster, Cores: 4, MemoryMiB: 4096, LeaseNamespace: managertest.LeaseNamespace})
+	simagent.ForTest(t, env.Client, "ci-"+k.Namespace, simagent.Options{Cluster: cluster, Cores: 4, MemoryMiB: 4096, LeaseNamespace: managertest.LeaseNamespace, AvailabilityZone: "zone-a"})
 	if _, err := k.ECS.RegisterTaskDefinition(ctx, webInput("busybox:1", types.Tag{Key: aws.String("team"), Value: aws.String("web")})); err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +109,21 @@ func TestRunDescribeListStopTasks(t *testing.T) {
 		}
 		if len(tk.Tags) != 2 {
 			t.Errorf("DescribeTasks include TAGS: %+v", tk.Tags)
+		}
+		if got := []string{aws.ToString(tk.Cpu), aws.ToString(tk.Memory), aws.ToString(tk.AvailabilityZone)}; !cmp.Equal(got, []string{"256", "512", "zone-a"}) {
+			t.Errorf("DescribeTasks cpu, memory, availabilityZone: %q, want the revision's and the instance's", got)
+		}
+		for _, ct := range tk.Containers {
+			// The simulated agent reports no container statuses: the
+			// revision's containers are listed, PENDING, as ECS lists them.
+			if aws.ToString(ct.Name) != "app" || aws.ToString(ct.Image) != "busybox:1" || aws.ToString(ct.LastStatus) != "PENDING" ||
+				!strings.HasPrefix(aws.ToString(ct.ContainerArn), arn("container/"+cluster+"/")) {
+				t.Errorf("DescribeTasks container %s: image %s lastStatus %s arn %s", aws.ToString(ct.Name), aws.ToString(ct.Image),
+					aws.ToString(ct.LastStatus), aws.ToString(ct.ContainerArn))
+			}
+		}
+		if len(tk.Containers) != 1 {
+			t.Errorf("DescribeTasks: %d containers, want the revision's 1", len(tk.Containers))
 		}
 	}
 	wantFail := []types.Failure{{Arn: aws.String(arn("task/" + cluster + "/0123456789abcdef0123456789abcdef")), Reason: aws.String("MISSING")}}
