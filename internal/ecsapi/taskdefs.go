@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/controllers/taskdefinition"
 	"github.com/longshore-io/longshore/internal/ecsconvert"
 )
 
@@ -119,6 +120,32 @@ func (s *Server) findRevision(c *call, ref tdRef) (*ecsv1.TaskDefinitionRevision
 	return best, nil
 }
 
+// registrationPending says td carries a registration (of the ECS API)
+// that the manager has not minted yet: its minted-hash annotation is not
+// the hash of its spec and registration, and its spec is not known to be
+// invalid (which would never be minted).
+func registrationPending(td *ecsv1.TaskDefinition) bool {
+	if td.Annotations[ecsv1.AnnotationRegistration] == "" {
+		return false
+	}
+	h, err := taskdefinition.RegistrationHash(td)
+	if err != nil || td.Annotations[taskdefinition.AnnotationMintedSpecHash] == h {
+		return false
+	}
+	v := meta.FindStatusCondition(td.Status.Conditions, ecsv1.ConditionValid)
+	return v == nil || v.Status != metav1.ConditionFalse || v.ObservedGeneration < td.Generation
+}
+
+// sleep waits d, or fails when the call's context ends.
+func sleep(c *call, d time.Duration) *Error {
+	select {
+	case <-c.ctx.Done():
+		return serverError("%s: %v", c.action, c.ctx.Err())
+	case <-time.After(d):
+		return nil
+	}
+}
+
 func newRegistration() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
@@ -150,7 +177,12 @@ func (s *Server) registerTaskDefinition(c *call, body []byte) (any, *Error) {
 	reg := newRegistration()
 	key := client.ObjectKey{Namespace: c.ns, Name: want.Name}
 	var gen int64
-	for attempt := 0; ; attempt++ {
+	deadline := s.o.Clock.Now().Add(s.o.RegisterTimeout)
+	for {
+		if s.o.Clock.Now().After(deadline) {
+			// ECS's own answer when a family's registrations pile up.
+			return nil, clientError("Too many concurrent attempts to create a new revision of the specified family: %s's earlier registration was not minted within %s (is longshore-manager running?)", want.Name, s.o.RegisterTimeout)
+		}
 		td := &ecsv1.TaskDefinition{}
 		err := c.c.Get(c.ctx, key, td)
 		switch {
@@ -165,6 +197,16 @@ func (s *Server) registerTaskDefinition(c *call, body []byte) (any, *Error) {
 		default:
 			if !td.DeletionTimestamp.IsZero() {
 				return nil, clientError("task definition family %s is being deleted (its TaskDefinition object is): register it again once it is gone", want.Name)
+			}
+			if registrationPending(td) {
+				// Another call's registration is not minted yet: writing
+				// ours now would fold both into one revision. Wait for it
+				// (the optimistic lock below catches one that lands
+				// between this read and our write).
+				if e := sleep(c, 50*time.Millisecond); e != nil {
+					return nil, e
+				}
+				continue
 			}
 			base := td.DeepCopy()
 			spec := *want.Spec.DeepCopy()
@@ -181,8 +223,8 @@ func (s *Server) registerTaskDefinition(c *call, body []byte) (any, *Error) {
 			gen = td.Generation
 			break
 		}
-		if (apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)) && attempt < 5 {
-			continue
+		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+			continue // another writer got there first: read again
 		}
 		return nil, kubeError(err, "registering task definition "+want.Name)
 	}

@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/controllers/taskdefinition"
 	"github.com/longshore-io/longshore/internal/ecsarn"
 	"github.com/longshore-io/longshore/internal/kube"
 )
@@ -162,5 +163,44 @@ func TestTaskOf(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(types.Task{}, types.Container{}, types.TaskOverride{})); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestRegistrationPending(t *testing.T) {
+	td := func(reg string, minted bool, valid *metav1.Condition) *ecsv1.TaskDefinition {
+		td := &ecsv1.TaskDefinition{ObjectMeta: metav1.ObjectMeta{Name: "web", Generation: 4, Annotations: map[string]string{}},
+			Spec: ecsv1.TaskDefinitionSpec{ContainerDefinitions: []ecsv1.ContainerDefinition{{Name: "app", Image: "nginx"}}}}
+		if reg != "" {
+			td.Annotations[ecsv1.AnnotationRegistration] = reg
+		}
+		if minted {
+			h, err := taskdefinition.RegistrationHash(td)
+			if err != nil {
+				t.Fatal(err)
+			}
+			td.Annotations[taskdefinition.AnnotationMintedSpecHash] = h
+		} else {
+			td.Annotations[taskdefinition.AnnotationMintedSpecHash] = "the hash of an earlier registration"
+		}
+		if valid != nil {
+			td.Status.Conditions = []metav1.Condition{*valid}
+		}
+		return td
+	}
+	invalidNow := &metav1.Condition{Type: ecsv1.ConditionValid, Status: metav1.ConditionFalse, ObservedGeneration: 4}
+	invalidBefore := &metav1.Condition{Type: ecsv1.ConditionValid, Status: metav1.ConditionFalse, ObservedGeneration: 3}
+	for name, tc := range map[string]struct {
+		td   *ecsv1.TaskDefinition
+		want bool
+	}{
+		"no registration (kubectl apply)":                 {td("", false, nil), false},
+		"a registration minted":                           {td("r1", true, nil), false},
+		"a registration not minted yet":                   {td("r1", false, nil), true},
+		"a registration of a spec found invalid":          {td("r1", false, invalidNow), false},
+		"invalid at an earlier generation: still waiting": {td("r1", false, invalidBefore), true},
+	} {
+		if got := registrationPending(tc.td); got != tc.want {
+			t.Errorf("%s: pending %v, want %v", name, got, tc.want)
+		}
 	}
 }

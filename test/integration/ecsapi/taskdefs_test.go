@@ -19,6 +19,7 @@ limitations under the License.
 package ecsapi
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -274,4 +275,41 @@ func TestListAndDeregisterTaskDefinitions(t *testing.T) {
 		}
 		return client.IgnoreNotFound(err)
 	})
+}
+
+// TestConcurrentRegistrations: RegisterTaskDefinition calls of one family
+// at once each get a revision of their own, as in ECS.
+func TestConcurrentRegistrations(t *testing.T) {
+	k := user(t)
+	const n = 4
+	type result struct {
+		rev int32
+		err error
+	}
+	results := make(chan result, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			in := webInput("busybox:1")
+			in.Family = aws.String("conc")
+			out, err := k.ECS.RegisterTaskDefinition(t.Context(), in)
+			if err != nil {
+				results <- result{err: err}
+				return
+			}
+			results <- result{rev: out.TaskDefinition.Revision}
+		}()
+	}
+	var got []int32
+	for i := 0; i < n; i++ {
+		r := <-results
+		if r.err != nil {
+			t.Errorf("RegisterTaskDefinition: %v", r.err)
+			continue
+		}
+		got = append(got, r.rev)
+	}
+	slices.Sort(got)
+	if diff := cmp.Diff([]int32{1, 2, 3, 4}, got); diff != "" {
+		t.Errorf("the revisions the calls returned (-want +got):\n%s", diff)
+	}
 }
