@@ -78,6 +78,7 @@ build: ## Build bin/longshore-manager, bin/longshore-agent, the agent's helpers 
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $(LDFLAGS)" -o bin/longshore-logger ./cmd/logger
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $(LDFLAGS)" -o bin/longshore-init ./cmd/init
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/kubectl-ecs ./cmd/kubectl-ecs
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/longshore-ecs-api ./cmd/ecs-api
 
 ##@ Test
 

@@ -36,6 +36,13 @@ const (
 	// a new revision, like `kubectl rollout restart`.
 	AnnotationRestartedAt = "ecs.longshore.io/restartedAt"
 
+	// AnnotationRegistration on a TaskDefinition asks for a new revision
+	// even when the spec is that of the newest one, as ECS
+	// RegisterTaskDefinition does: each new value mints one revision,
+	// which carries the same annotation (so the caller finds it). The ECS
+	// API writes a fresh random value with each RegisterTaskDefinition.
+	AnnotationRegistration = "ecs.longshore.io/registration"
+
 	// FinalizerAgent holds a bound Task until its agent has removed every
 	// container, snapshot, network namespace, IP and firewall rule.
 	FinalizerAgent = "ecs.longshore.io/agent"

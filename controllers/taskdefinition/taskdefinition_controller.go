@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
@@ -69,12 +70,24 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("taskdefinition").
-		For(&ecsv1.TaskDefinition{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&ecsv1.TaskDefinition{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, registrationChanged))).
 		Owns(&ecsv1.TaskDefinitionRevision{}).
 		Watches(&ecsv1.Task{}, handler.EnqueueRequestsFromMapFunc(mapToFamilies), builder.WithPredicates(refsChanged)).
 		Watches(&ecsv1.Service{}, handler.EnqueueRequestsFromMapFunc(mapToFamilies), builder.WithPredicates(refsChanged)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
 		Complete(r)
+}
+
+// registrationChanged passes updates that change the annotation
+// ecsv1.AnnotationRegistration (a RegisterTaskDefinition of the same spec
+// through the ECS API, which bumps no generation).
+var registrationChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetAnnotations()[ecsv1.AnnotationRegistration] != e.ObjectNew.GetAnnotations()[ecsv1.AnnotationRegistration]
+	},
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
 }
 
 // family is what one pass knows of a TaskDefinition and its revisions.
@@ -170,7 +183,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func observe(ctx context.Context, reader client.Reader, td *ecsv1.TaskDefinition) (*family, error) {
 	f := &family{td: td, gen: td.Generation, problems: validateSpec(&td.Spec)}
 	var err error
-	if f.hash, err = SpecHash(&td.Spec); err != nil {
+	if f.hash, err = RegistrationHash(td); err != nil {
 		return nil, err
 	}
 	var list ecsv1.TaskDefinitionRevisionList
@@ -258,6 +271,9 @@ func (r *Reconciler) reconcileRevision(ctx context.Context, f *family) (ctrl.Res
 			Revision:       n,
 			TaskDefinition: *f.td.Spec.Registered(),
 		},
+	}
+	if reg := f.td.Annotations[ecsv1.AnnotationRegistration]; reg != "" {
+		rev.Annotations[ecsv1.AnnotationRegistration] = reg
 	}
 	if err := controllerutil.SetControllerReference(f.td, rev, r.Client.Scheme(), controllerutil.WithBlockOwnerDeletion(false)); err != nil {
 		return ctrl.Result{}, err

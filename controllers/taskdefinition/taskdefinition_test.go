@@ -728,3 +728,57 @@ func TestRevisionHistoryLimit(t *testing.T) {
 	waitRevisions(t, ns, "gc", 4, 5, 6)
 	waitFamily(t, ns, "gc", expect(6, 3, ecsv1.ReasonSpecValid, ecsv1.ReasonRevisionActive))
 }
+
+// setRegistration sets the annotation ecs.longshore.io/registration, as
+// the ECS API's RegisterTaskDefinition does.
+func setRegistration(t *testing.T, ns, name, value string) {
+	t.Helper()
+	td := getTD(t, ns, name)
+	base := td.DeepCopy()
+	if td.Annotations == nil {
+		td.Annotations = map[string]string{}
+	}
+	td.Annotations[ecsv1.AnnotationRegistration] = value
+	if err := env.Client.Patch(t.Context(), td, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRegistrationMintsEvenTheSameSpec: each new value of the registration
+// annotation mints one revision of an unchanged spec (ECS
+// RegisterTaskDefinition), which carries the value; a spec change with
+// the annotation in place mints as usual, and an unrelated annotation
+// mints nothing.
+func TestRegistrationMintsEvenTheSameSpec(t *testing.T) {
+	ns := newNamespace(t)
+	createTD(t, ns, "reg", spec("busybox:1"))
+	waitRevisions(t, ns, "reg", 1)
+
+	setRegistration(t, ns, "reg", "r-one")
+	revs := waitRevisions(t, ns, "reg", 1, 2)
+	if got := revs[2].Annotations[ecsv1.AnnotationRegistration]; got != "r-one" {
+		t.Errorf("revision 2 carries registration %q, want r-one", got)
+	}
+	if diff := cmp.Diff(revs[1].Spec.TaskDefinition, revs[2].Spec.TaskDefinition); diff != "" {
+		t.Errorf("revision 2 is not revision 1's spec (-1 +2):\n%s", diff)
+	}
+	setRegistration(t, ns, "reg", "r-two")
+	waitRevisions(t, ns, "reg", 1, 2, 3)
+
+	// Another annotation, or the same registration again: nothing.
+	td := getTD(t, ns, "reg")
+	base := td.DeepCopy()
+	td.Annotations["example.com/note"] = "x"
+	if err := env.Client.Patch(t.Context(), td, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+	setRegistration(t, ns, "reg", "r-two")
+	consistently(t, 2*time.Second, "no revision for an unchanged registration", func() error {
+		if got, _ := revisions(t, ns, "reg"); !slices.Equal(got, []int32{1, 2, 3}) {
+			return fmt.Errorf("revisions are %v", got)
+		}
+		return nil
+	})
+	setImage(t, ns, "reg", "busybox:2")
+	waitRevisions(t, ns, "reg", 1, 2, 3, 4)
+}

@@ -41,6 +41,23 @@ func SpecHash(spec *ecsv1.TaskDefinitionSpec) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
+// RegistrationHash is what a TaskDefinition's revision is minted for: the
+// SpecHash of its spec, or, when the TaskDefinition carries the annotation
+// ecsv1.AnnotationRegistration, a hash of both, so that a new registration
+// of the same spec mints a new revision (ECS RegisterTaskDefinition).
+func RegistrationHash(td *ecsv1.TaskDefinition) (string, error) {
+	h, err := SpecHash(&td.Spec)
+	if err != nil {
+		return "", err
+	}
+	reg := td.Annotations[ecsv1.AnnotationRegistration]
+	if reg == "" {
+		return h, nil
+	}
+	sum := sha256.Sum256([]byte(h + "\n" + ecsv1.AnnotationRegistration + "=" + reg))
+	return hex.EncodeToString(sum[:]), nil
+}
+
 // problem is one failed semantic check: a condition reason and a message a
 // user understands.
 type problem struct {

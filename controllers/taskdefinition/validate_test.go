@@ -160,3 +160,31 @@ func TestRevisionRefs(t *testing.T) {
 		})
 	}
 }
+
+func TestRegistrationHash(t *testing.T) {
+	spec := ecsv1.TaskDefinitionSpec{ContainerDefinitions: []ecsv1.ContainerDefinition{ctr("a", 0, ptr.To[int32](64), nil)}}
+	td := func(reg string) *ecsv1.TaskDefinition {
+		td := &ecsv1.TaskDefinition{Spec: *spec.DeepCopy()}
+		if reg != "" {
+			td.Annotations = map[string]string{ecsv1.AnnotationRegistration: reg}
+		}
+		return td
+	}
+	plain, _ := SpecHash(&spec)
+	hash := func(reg string) string {
+		h, err := RegistrationHash(td(reg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	if got := hash(""); got != plain {
+		t.Errorf("without a registration: %q, want the spec hash %q", got, plain)
+	}
+	if hash("r1") == plain || hash("r1") == hash("r2") {
+		t.Errorf("registrations r1 and r2 do not make hashes of their own: %q, %q (spec %q)", hash("r1"), hash("r2"), plain)
+	}
+	if first, again := hash("r1"), hash("r1"); first != again {
+		t.Errorf("the hash of one registration is not stable")
+	}
+}

@@ -1,0 +1,311 @@
+/*
+Copyright 2026 The Longshore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package ecsapi
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/internal/ecsarn"
+)
+
+// resourcesOf writes Longshore's resources as ECS's list of resources.
+func resourcesOf(r *ecsv1.Resources) []types.Resource {
+	if r == nil {
+		return []types.Resource{}
+	}
+	ports := func(ps []int32) []string {
+		out := make([]string, 0, len(ps))
+		for _, p := range ps {
+			out = append(out, strconv.Itoa(int(p)))
+		}
+		return out
+	}
+	out := []types.Resource{
+		{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: int32(r.CPU)},
+		{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: int32(r.Memory)},
+		{Name: aws.String("PORTS"), Type: aws.String("STRINGSET"), StringSetValue: ports(r.Ports)},
+		{Name: aws.String("PORTS_UDP"), Type: aws.String("STRINGSET"), StringSetValue: ports(r.PortsUDP)},
+	}
+	if r.GPU > 0 {
+		out = append(out, types.Resource{Name: aws.String("GPU"), Type: aws.String("INTEGER"), IntegerValue: int32(r.GPU)})
+	}
+	return out
+}
+
+// containerInstanceOf is the ECS view of a ContainerInstance.
+func (s *Server) containerInstanceOf(ci *ecsv1.ContainerInstance, withTags bool) (types.ContainerInstance, *Error) {
+	cluster := ecsv1.ClusterName(ci.Spec.Cluster)
+	state := string(ci.Spec.State)
+	if state == "" {
+		state = string(ecsv1.ContainerInstanceActive)
+	}
+	if !ci.DeletionTimestamp.IsZero() {
+		state = "DEREGISTERING"
+	}
+	out := types.ContainerInstance{
+		ContainerInstanceArn: aws.String(s.o.ARN.ContainerInstance(cluster, string(ci.UID))),
+		Ec2InstanceId:        aws.String(ci.Name),
+		Status:               aws.String(state),
+		AgentConnected:       ci.Status.AgentConnected != nil && *ci.Status.AgentConnected,
+		RunningTasksCount:    ci.Status.RunningTasksCount,
+		PendingTasksCount:    ci.Status.PendingTasksCount,
+		RegisteredResources:  resourcesOf(ci.Status.RegisteredResources),
+		RemainingResources:   resourcesOf(ci.Status.RemainingResources),
+		Version:              ci.Generation,
+		VersionInfo:          &types.VersionInfo{AgentVersion: aws.String(ci.Status.AgentVersion), DockerVersion: aws.String(ci.Status.RuntimeVersion)},
+		Attributes:           []types.Attribute{},
+	}
+	if ci.Status.RegisteredAt != nil {
+		out.RegisteredAt = aws.Time(ci.Status.RegisteredAt.Time)
+	}
+	for _, a := range append(slices.Clone(ci.Status.Attributes), ci.Spec.Attributes...) {
+		at := types.Attribute{Name: aws.String(a.Name)}
+		if a.Value != "" {
+			at.Value = aws.String(a.Value)
+		}
+		out.Attributes = append(out.Attributes, at)
+	}
+	if withTags {
+		tags, err := readTags(ci.Annotations)
+		if err != nil {
+			return out, serverError("container instance %s: %v", ci.Name, err)
+		}
+		out.Tags = tags
+		if out.Tags == nil {
+			out.Tags = []types.Tag{}
+		}
+	}
+	return out, nil
+}
+
+// instancesOf lists the ContainerInstances of cluster.
+func (s *Server) instancesOf(c *call, cluster string) ([]ecsv1.ContainerInstance, *Error) {
+	var list ecsv1.ContainerInstanceList
+	if err := c.c.List(c.ctx, &list); err != nil {
+		return nil, kubeError(err, "listing container instances")
+	}
+	out := list.Items[:0]
+	for _, ci := range list.Items {
+		if ecsv1.ClusterName(ci.Spec.Cluster) == cluster {
+			out = append(out, ci)
+		}
+	}
+	return out, nil
+}
+
+// findInstance finds the instance a reference names in cluster: a
+// container instance ARN, its id (the UID without dashes) or its name.
+func (s *Server) findInstance(instances []ecsv1.ContainerInstance, ref, cluster string) (*ecsv1.ContainerInstance, string, *Error) {
+	kind, rest, isARN, e := s.parseARN(ref)
+	if e != nil {
+		return nil, "", e
+	}
+	id := ref
+	if isARN {
+		cl, rid, ok := strings.Cut(rest, "/")
+		if kind != "container-instance" || !ok {
+			return nil, "", invalidParameter("%q is not a container instance ARN (%s)", ref, s.o.ARN.ContainerInstance("<cluster>", "<id>"))
+		}
+		if cl != cluster {
+			return nil, "", invalidParameter("container instance %q is of cluster %s, not %s", ref, cl, cluster)
+		}
+		id = rid
+	}
+	for i := range instances {
+		ci := &instances[i]
+		if ecsarn.TaskID(string(ci.UID)) == id || (!isARN && ci.Name == id) {
+			return ci, s.o.ARN.ContainerInstance(cluster, string(ci.UID)), nil
+		}
+	}
+	return nil, s.o.ARN.ContainerInstance(cluster, id), nil
+}
+
+func (s *Server) requireCluster(c *call, ref string) (string, *Error) {
+	cluster, e := s.clusterName(ref)
+	if e != nil {
+		return "", e
+	}
+	if err := c.c.Get(c.ctx, client.ObjectKey{Name: cluster}, &ecsv1.Cluster{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", clusterNotFound("Cluster not found.")
+		}
+		return "", kubeError(err, "reading cluster "+cluster)
+	}
+	return cluster, nil
+}
+
+func (s *Server) listContainerInstances(c *call, body []byte) (any, *Error) {
+	var in ecs.ListContainerInstancesInput
+	if e := decode(body, &in); e != nil {
+		return nil, e
+	}
+	if in.Filter != nil {
+		return nil, invalidParameter("filter: the cluster query language is not served by Longshore's ECS API yet (it is by placement constraints)")
+	}
+	cluster, e := s.requireCluster(c, aws.ToString(in.Cluster))
+	if e != nil {
+		return nil, e
+	}
+	switch in.Status {
+	case "", types.ContainerInstanceStatusActive, types.ContainerInstanceStatusDraining, types.ContainerInstanceStatusDeregistering,
+		types.ContainerInstanceStatusRegistering, types.ContainerInstanceStatusRegistrationFailed:
+	default:
+		return nil, invalidParameter("status %q: want ACTIVE, DRAINING, REGISTERING, DEREGISTERING or REGISTRATION_FAILED", in.Status)
+	}
+	instances, e := s.instancesOf(c, cluster)
+	if e != nil {
+		return nil, e
+	}
+	type item struct{ key, arn string }
+	var items []item
+	for i := range instances {
+		v, e := s.containerInstanceOf(&instances[i], false)
+		if e != nil {
+			return nil, e
+		}
+		if in.Status != "" && aws.ToString(v.Status) != string(in.Status) {
+			continue
+		}
+		items = append(items, item{ecsarn.TaskID(string(instances[i].UID)), aws.ToString(v.ContainerInstanceArn)})
+	}
+	slices.SortFunc(items, func(a, b item) int { return strings.Compare(a.key, b.key) })
+	keys := make([]string, len(items))
+	for i := range items {
+		keys[i] = items[i].key
+	}
+	start, end, next, e := page(keys, false, aws.ToString(in.NextToken), in.MaxResults, 100)
+	if e != nil {
+		return nil, e
+	}
+	out := &ecs.ListContainerInstancesOutput{ContainerInstanceArns: []string{}}
+	for _, it := range items[start:end] {
+		out.ContainerInstanceArns = append(out.ContainerInstanceArns, it.arn)
+	}
+	if next != "" {
+		out.NextToken = aws.String(next)
+	}
+	return out, nil
+}
+
+func (s *Server) describeContainerInstances(c *call, body []byte) (any, *Error) {
+	var in ecs.DescribeContainerInstancesInput
+	if e := decode(body, &in); e != nil {
+		return nil, e
+	}
+	if len(in.ContainerInstances) == 0 || len(in.ContainerInstances) > 100 {
+		return nil, invalidParameter("containerInstances: give 1 to 100, not %d", len(in.ContainerInstances))
+	}
+	withTags := false
+	for _, f := range in.Include {
+		switch f {
+		case types.ContainerInstanceFieldTags:
+			withTags = true
+		case types.ContainerInstanceFieldContainerInstanceHealth:
+			return nil, invalidParameter("include CONTAINER_INSTANCE_HEALTH: not served yet (the ContainerInstance's conditions hold its health)")
+		default:
+			return nil, invalidParameter("include %q: want TAGS", f)
+		}
+	}
+	cluster, e := s.requireCluster(c, aws.ToString(in.Cluster))
+	if e != nil {
+		return nil, e
+	}
+	instances, e := s.instancesOf(c, cluster)
+	if e != nil {
+		return nil, e
+	}
+	out := &ecs.DescribeContainerInstancesOutput{ContainerInstances: []types.ContainerInstance{}, Failures: []types.Failure{}}
+	for _, ref := range in.ContainerInstances {
+		ci, arn, e := s.findInstance(instances, ref, cluster)
+		if e != nil {
+			return nil, e
+		}
+		if ci == nil {
+			out.Failures = append(out.Failures, types.Failure{Arn: aws.String(arn), Reason: aws.String("MISSING")})
+			continue
+		}
+		v, e := s.containerInstanceOf(ci, withTags)
+		if e != nil {
+			return nil, e
+		}
+		out.ContainerInstances = append(out.ContainerInstances, v)
+	}
+	return out, nil
+}
+
+func (s *Server) updateContainerInstancesState(c *call, body []byte) (any, *Error) {
+	var in ecs.UpdateContainerInstancesStateInput
+	if e := decode(body, &in); e != nil {
+		return nil, e
+	}
+	var state ecsv1.ContainerInstanceState
+	switch in.Status {
+	case types.ContainerInstanceStatusActive:
+		state = ecsv1.ContainerInstanceActive
+	case types.ContainerInstanceStatusDraining:
+		state = ecsv1.ContainerInstanceDraining
+	default:
+		return nil, invalidParameter("status %q: want ACTIVE or DRAINING", in.Status)
+	}
+	if len(in.ContainerInstances) == 0 || len(in.ContainerInstances) > 10 {
+		return nil, invalidParameter("containerInstances: give 1 to 10, not %d", len(in.ContainerInstances))
+	}
+	cluster, e := s.requireCluster(c, aws.ToString(in.Cluster))
+	if e != nil {
+		return nil, e
+	}
+	instances, e := s.instancesOf(c, cluster)
+	if e != nil {
+		return nil, e
+	}
+	out := &ecs.UpdateContainerInstancesStateOutput{ContainerInstances: []types.ContainerInstance{}, Failures: []types.Failure{}}
+	for _, ref := range in.ContainerInstances {
+		ci, arn, e := s.findInstance(instances, ref, cluster)
+		if e != nil {
+			return nil, e
+		}
+		if ci == nil {
+			out.Failures = append(out.Failures, types.Failure{Arn: aws.String(arn), Reason: aws.String("MISSING")})
+			continue
+		}
+		if e := patch(c, ci, "setting container instance "+ci.Name+" "+string(state), func() (bool, *Error) {
+			if ci.Spec.State == state {
+				return false, nil
+			}
+			ci.Spec.State = state
+			c.log.Info("Changing a container instance's state", "containerInstance", ci.Name, "state", state)
+			return true, nil
+		}); e != nil {
+			return nil, e
+		}
+		v, e := s.containerInstanceOf(ci, false)
+		if e != nil {
+			return nil, e
+		}
+		out.ContainerInstances = append(out.ContainerInstances, v)
+	}
+	return out, nil
+}
