@@ -135,8 +135,13 @@ bench-services: ## Service 0 → 500 tasks over 50 simulated instances; rolling 
 	hack/install-tools.sh k8s
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -tags integration,bench -count=1 -timeout 40m -run TestBenchService -v ./controllers/service/ | grep -v '^\s*{"level"'
 
+.PHONY: bench-ecs-api
+bench-ecs-api: ## longshore-ecs-api: DescribeTasks of 100 tasks per second through the AWS SDK, as a ratio to the same Kubernetes reads made directly.
+	hack/install-tools.sh k8s
+	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -tags integration,bench -count=1 -timeout 20m -run TestBenchDescribeTasks -v ./test/integration/ecsapi/ | grep -v '^\s*{"level"'
+
 .PHONY: bench
-bench: bench-agent bench-manager bench-services ## Every benchmark.
+bench: bench-agent bench-manager bench-services bench-ecs-api ## Every benchmark.
 
 ##@ Local control plane
 

@@ -77,8 +77,8 @@ Flags:
 	fs.StringVar(&o.arn.AccountID, "account-id", ecsarn.DefaultAccountID, "Account id of the ARNs (twelve digits).")
 	fs.StringVar(&o.arn.Partition, "partition", ecsarn.DefaultPartition, "Partition of the ARNs.")
 	fs.DurationVar(&o.registerTimeout, "register-timeout", ecsapi.DefaultRegisterTimeout, "How long RegisterTaskDefinition waits for the manager to mint the revision.")
-	fs.Float64Var(&o.qps, "kube-api-qps", 50, "Sustained requests per second to the API server, per access key identity.")
-	fs.IntVar(&o.burst, "kube-api-burst", 100, "Burst of requests to the API server, per access key identity.")
+	fs.Float64Var(&o.qps, "kube-api-qps", ecsapi.DefaultQPS, "Sustained requests per second to the API server, per access key identity.")
+	fs.IntVar(&o.burst, "kube-api-burst", ecsapi.DefaultBurst, "Burst of requests to the API server, per access key identity.")
 	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)

@@ -46,6 +46,14 @@ const MaxBodyBytes = 4 << 20
 // manager to mint the revision.
 const DefaultRegisterTimeout = 30 * time.Second
 
+// DefaultQPS and DefaultBurst are the client-side rate limit of the
+// requests to the API server, per access key identity (each has its own
+// client); the API server's priority and fairness is the shared limit.
+const (
+	DefaultQPS   = 50
+	DefaultBurst = 100
+)
+
 // KeyLookup finds an access key by id (SecretKeys in the component).
 type KeyLookup interface {
 	Lookup(ctx context.Context, id string) (*AccessKey, bool, error)

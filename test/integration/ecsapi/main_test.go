@@ -93,6 +93,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	cfg.QPS, cfg.Burst = ecsapi.DefaultQPS, ecsapi.DefaultBurst // the binary's defaults
 	r, err := ecsapi.Serve(ctx, ecsapi.ServeOptions{Config: cfg, Scheme: env.Scheme, Namespace: keyNamespace,
 		BindAddress: "127.0.0.1:0", CertHosts: []string{"127.0.0.1"}, RegisterTimeout: 20 * time.Second, Log: log})
 	if err != nil {
