@@ -24,6 +24,7 @@ NODE_PKGS := ./internal/network/... ./internal/imagebuild/... ./test/node/...
 # The names config/default deploys; set them for a release.
 IMG_MANAGER ?= longshore/manager:latest
 IMG_AGENT ?= longshore/agent:latest
+IMG_ECS_API ?= longshore/ecs-api:latest
 
 ##@ General
 
@@ -160,11 +161,12 @@ dev-status: ## Show what `make dev` runs and where its logs are.
 ##@ Images
 
 .PHONY: images
-images: ## Build the manager and agent images without Docker: OCI archives in bin/images/ (import: ctr -n k8s.io images import FILE).
+images: ## Build the manager, ECS API and agent images without Docker: OCI archives in bin/images/ (import: ctr -n k8s.io images import FILE).
 	hack/install-tools.sh apt
-	IMG_MANAGER=$(IMG_MANAGER) IMG_AGENT=$(IMG_AGENT) VERSION=$(VERSION) hack/images.sh
+	IMG_MANAGER=$(IMG_MANAGER) IMG_AGENT=$(IMG_AGENT) IMG_ECS_API=$(IMG_ECS_API) VERSION=$(VERSION) hack/images.sh
 
 .PHONY: docker-build
-docker-build: ## Build the manager and agent images (needs a Docker or BuildKit engine).
+docker-build: ## Build the manager, agent and ECS API images (needs a Docker or BuildKit engine).
 	docker build --target manager -t $(IMG_MANAGER) .
 	docker build --target agent -t $(IMG_AGENT) .
+	docker build --target ecs-api -t $(IMG_ECS_API) .

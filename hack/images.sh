@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# Builds Longshore's two images without Docker, from the same static Go
+# Builds Longshore's three images without Docker, from the same static Go
 # build as the Dockerfile's stages, as OCI image archives:
 #
 #   bin/images/longshore-manager.tar  the manager binary alone, as uid 65532
 #                                     (the Dockerfile's distroless "nonroot")
+#   bin/images/longshore-ecs-api.tar  the ECS API binary alone, likewise
 #   bin/images/longshore-agent.tar    a Debian bookworm minbase tree with the
 #                                     CNI plugins, iptables and iproute2 (the
 #                                     Dockerfile's bookworm-slim + apt-get),
 #                                     made by mmdebstrap and cached, plus the
 #                                     agent, logger and init in /usr/local/bin
 #
-#   hack/images.sh                          build both (IMG_MANAGER, IMG_AGENT name them)
-#   hack/images.sh import SOCKET [NS]       build, then import both into a containerd (namespace k8s.io by default)
+#   hack/images.sh                          build them (IMG_MANAGER, IMG_ECS_API, IMG_AGENT name them)
+#   hack/images.sh import SOCKET [NS]       build, then import them into a containerd (namespace k8s.io by default)
 #
-# IMG_MANAGER and IMG_AGENT default to longshore/{manager,agent}:latest, the
-# names config/default deploys. VERSION is stamped into the binaries and the
+# IMG_MANAGER, IMG_ECS_API and IMG_AGENT default to
+# longshore/{manager,ecs-api,agent}:latest, the names config/default and
+# config/ecs-api deploy. VERSION is stamped into the binaries and the
 # image labels. Needs root for mmdebstrap on the first build of the base.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -22,6 +24,7 @@ source "$(dirname "$0")/lib.sh"
 
 IMG_MANAGER=${IMG_MANAGER:-longshore/manager:latest}
 IMG_AGENT=${IMG_AGENT:-longshore/agent:latest}
+IMG_ECS_API=${IMG_ECS_API:-longshore/ecs-api:latest}
 VERSION=${VERSION:-$(git -C "$LONGSHORE_ROOT" describe --tags --always --dirty 2>/dev/null || echo dev)}
 OUT=$LOCALBIN/images
 # What the agent image needs besides Debian's minbase: the plugins it runs,
@@ -67,6 +70,7 @@ build() {
 	(
 		cd "$LONGSHORE_ROOT"
 		CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/build/longshore-manager" ./cmd/manager
+		CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/build/longshore-ecs-api" ./cmd/ecs-api
 		CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/build/longshore-agent" ./cmd/agent
 		CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/build/longshore-logger" ./cmd/logger
 		CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/build/longshore-init" ./cmd/init
@@ -85,6 +89,13 @@ build() {
 		--file "$OUT/build/passwd:/etc/passwd:0644" --file "$OUT/build/group:/etc/group:0644" \
 		--entrypoint '["/longshore-manager"]' --user 65532:65532 -o "$OUT/longshore-manager.tar"
 
+	log "building $IMG_ECS_API -> $OUT/longshore-ecs-api.tar"
+	"$OUT/build/imagebuild" --ref "$IMG_ECS_API" --scratch --busybox-applets=false "${labels[@]}" \
+		--label "org.opencontainers.image.title=longshore-ecs-api" \
+		--file "$OUT/build/longshore-ecs-api:/longshore-ecs-api:0755" \
+		--file "$OUT/build/passwd:/etc/passwd:0644" --file "$OUT/build/group:/etc/group:0644" \
+		--entrypoint '["/longshore-ecs-api"]' --user 65532:65532 -o "$OUT/longshore-ecs-api.tar"
+
 	log "building $IMG_AGENT -> $OUT/longshore-agent.tar"
 	"$OUT/build/imagebuild" --ref "$IMG_AGENT" --base "$base" --busybox-applets=false "${labels[@]}" \
 		--label "org.opencontainers.image.title=longshore-agent" \
@@ -98,7 +109,7 @@ import() {
 	local sock=$1 ns=${2:-k8s.io}
 	[[ -x $CONTAINERD_BIN/ctr ]] || die "ctr is missing: run hack/install-tools.sh containerd"
 	local t
-	for t in longshore-manager longshore-agent; do
+	for t in longshore-manager longshore-ecs-api longshore-agent; do
 		log "importing $OUT/$t.tar into containerd $sock (namespace $ns)"
 		"$CONTAINERD_BIN/ctr" --address "$sock" -n "$ns" images import "$OUT/$t.tar" >/dev/null
 	done

@@ -165,6 +165,7 @@ func TestCluster(t *testing.T) {
 		{"kubectl apply -k config/default: the manager is Available and leader-elected", testInstall},
 		{"the agent pod registers its node as a ContainerInstance", testRegistration},
 		{"a task runs on the node's containerd beside the kubelet's pods and answers", testTask},
+		{"config/ecs-api: the AWS SDK registers, runs and stops a task on the node through the ECS API", testECSAPI},
 		{"the agent acts as its node's own identity, confined to its instance and its tasks' Secrets", testAgentIdentity},
 		{"kubectl delete pod of the agent keeps the task's containers", testAgentPodDeleted},
 		{"a rolling update of the agent DaemonSet keeps them too", testAgentRollout},
