@@ -66,6 +66,10 @@ func awscliTaskDefinition(greeting string) string {
       "linuxParameters": {"initProcessEnabled": true},
       "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
       "environment": [{"name": "GREETING", "value": %q}],
+      "healthCheck": {
+        "command": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8080/ || exit 1"],
+        "interval": 5, "timeout": 2, "retries": 2
+      },
       "stopTimeout": 10
     }
   ]
@@ -408,6 +412,16 @@ func testAWSCLI(t *testing.T) {
 
 	aws.must(t, nil, "wait", "services-stable", "--cluster", "default", "--services", awscliFamily)
 	step("wait services-stable")
+	var stable struct {
+		Services []cliService
+		Failures []cliFailure
+	}
+	aws.must(t, &stable, "describe-services", "--cluster", "default", "--services", awscliFamily)
+	if len(stable.Services) != 1 || stable.Services[0].DesiredCount != 2 || stable.Services[0].RunningCount != 2 ||
+		len(stable.Services[0].Deployments) != 1 {
+		t.Errorf("describe-services after services-stable: %+v, failures %+v; want desiredCount and runningCount 2, one deployment",
+			stable.Services, stable.Failures)
+	}
 	if err := steady(awscliFamily, 2, rev1Name, false); err != nil {
 		t.Errorf("services-stable returned, kubectl shows service %s: %v", awscliFamily, err)
 	}
