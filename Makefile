@@ -147,7 +147,7 @@ bench: bench-agent bench-manager bench-services bench-ecs-api ## Every benchmark
 ##@ Local control plane
 
 .PHONY: dev
-dev: build ## Start etcd, kube-apiserver, containerd, the manager and an agent locally (root).
+dev: build ## Start etcd, kube-apiserver, containerd, the manager, two agents and the ECS API locally (root).
 	hack/dev.sh up
 
 .PHONY: dev-down

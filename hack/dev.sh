@@ -2,8 +2,9 @@
 # The local system of `make dev`: etcd, kube-apiserver (TLS, client
 # certificates, RBAC), kube-controller-manager (namespace lifecycle, garbage
 # collection, service accounts), one containerd, a local image registry,
-# longshore-manager and two longshore-agents (instances dev-a and dev-b in
-# availability zones a and b), all on 127.0.0.1 and all under
+# longshore-manager, two longshore-agents (instances dev-a and dev-b in
+# availability zones a and b) and longshore-ecs-api (the ECS API, with one
+# access key for the admin), all on 127.0.0.1 and all under
 # $LONGSHORE_DEV_DIR. The end-to-end tests (test/e2e) run this same script
 # with their own directory.
 #
@@ -34,6 +35,15 @@ APISERVER_PORT=${LONGSHORE_DEV_APISERVER_PORT:-16443}
 REGISTRY_PORT=${LONGSHORE_DEV_REGISTRY_PORT:-15000}
 CONTROLLER_MANAGER_PORT=${LONGSHORE_DEV_CONTROLLER_MANAGER_PORT:-16444}
 MANAGER_PORTS=(18080 18081) # metrics, probes
+# The ECS API (docs/ecs-api.md): HTTPS, its serving certificate signed by
+# make dev's CA. ECS_API_DIR holds the admin's access key as environment
+# variables for the aws CLI (aws.env, mode 0600).
+ECS_API_PORT=${LONGSHORE_DEV_ECS_API_PORT:-18443}
+ECS_API_REGION=us-east-1
+ECS_API_DIR=$DEV_DIR/ecs-api
+# The admin's access key acts as this Kubernetes user, in namespace default
+# (hack/dev/ecs-api.yaml binds it to config/ecs-api's user roles).
+ECS_API_ADMIN_USER=longshore-dev-ecs-admin
 # Extra manager flags, e.g. LONGSHORE_DEV_MANAGER_FLAGS="--instance-lost-timeout 20s".
 read -r -a MANAGER_FLAGS <<<"${LONGSHORE_DEV_MANAGER_FLAGS:-}"
 
@@ -51,7 +61,7 @@ NETNS_BASE=/run/longshore-$(basename "$DEV_DIR")
 agent_name() { echo "dev-$1"; }
 agent_netns() { echo "$NETNS_BASE/netns-$1"; }
 agent_bridges() { echo "ls-$1-br ls-$1-vpc"; }
-COMPONENTS=(etcd kube-apiserver kube-controller-manager containerd registry manager agent-a agent-b)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager containerd registry manager agent-a agent-b ecs-api)
 
 # kube-controller-manager runs what a control plane without kubelets needs:
 # namespace deletion, garbage collection of owner references, service
@@ -64,7 +74,7 @@ CONTROLLER_MANAGER_CONTROLLERS=namespace-controller,garbage-collector-controller
 # reserved_ports: every TCP port make dev listens on, and ssh. Each agent
 # reserves them, so the scheduler places no task that wants one of them.
 reserved_ports() {
-	local p=(22 "$ETCD_PORT" $((ETCD_PORT + 10)) "$APISERVER_PORT" "$CONTROLLER_MANAGER_PORT" "$REGISTRY_PORT" "${MANAGER_PORTS[@]}") x
+	local p=(22 "$ETCD_PORT" $((ETCD_PORT + 10)) "$APISERVER_PORT" "$CONTROLLER_MANAGER_PORT" "$REGISTRY_PORT" "${MANAGER_PORTS[@]}" "$ECS_API_PORT") x
 	for x in "${AGENTS[@]}"; do
 		# shellcheck disable=SC2206 # the five ports
 		p+=(${AGENT_PORTS[$x]})
@@ -172,6 +182,11 @@ pki() {
 	pki_kubeconfig "$ADMIN_KUBECONFIG" "$server" "$PKI" admin longshore-admin
 	pki_kubeconfig "$DEV_DIR/manager.kubeconfig" "$server" "$PKI" manager longshore-manager
 	pki_kubeconfig "$DEV_DIR/kube-controller-manager.kubeconfig" "$server" "$PKI" kube-controller-manager system:kube-controller-manager
+	# longshore-ecs-api: its client identity (hack/dev/ecs-api.yaml binds it
+	# to config/ecs-api's roles) and its serving certificate.
+	pki_cert "$PKI" ecs-api longshore-ecs-api "" clientAuth
+	pki_kubeconfig "$DEV_DIR/ecs-api.kubeconfig" "$server" "$PKI" ecs-api longshore-ecs-api
+	pki_cert "$PKI" ecs-api-serving longshore-ecs-api "" serverAuth "IP:127.0.0.1,IP:::1,DNS:localhost"
 	local x name
 	for x in "${AGENTS[@]}"; do
 		name=$(agent_name "$x")
@@ -197,6 +212,7 @@ up() {
 	check_port_free etcd "$ETCD_PORT"
 	check_port_free kube-apiserver "$APISERVER_PORT"
 	check_port_free kube-controller-manager "$CONTROLLER_MANAGER_PORT"
+	check_port_free ecs-api "$ECS_API_PORT"
 	pki
 
 	start_bg etcd "$K8S_BIN/etcd" --name longshore-dev --data-dir "$DEV_DIR/etcd" \
@@ -267,6 +283,8 @@ up() {
 		wait_for "agent-$x" 60 curl -fsS "http://127.0.0.1:${ports[1]}/readyz"
 	done
 
+	ecs_api
+
 	status
 	cat <<EOF
 
@@ -280,11 +298,62 @@ Next (docs/getting-started.md walks through them):
   curl http://\$(kubectl get ecstask web-once -o jsonpath='{.status.attachments[0].details.ipv4Address}'):8080/
   kubectl scale ecssvc web --replicas=5    # and watch: kubectl get ecstask -w
 
+The ECS API (docs/ecs-api.md) with the admin's access key (user $ECS_API_ADMIN_USER, namespace default),
+for Debian's aws CLI v2 (/usr/bin/aws; no 'aws configure' needed):
+
+  . $ECS_API_DIR/aws.env    # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION=$ECS_API_REGION, AWS_CA_BUNDLE=$PKI/ca.crt
+  /usr/bin/aws ecs list-task-definitions --endpoint-url https://127.0.0.1:$ECS_API_PORT
+  /usr/bin/aws ecs describe-services --endpoint-url https://127.0.0.1:$ECS_API_PORT --services web
+
 Images: $IMAGE (imported into both instances), $REGISTRY/longshore/{busybox,worker}:latest (pulled from the local registry).
-Logs: $LOGS/{etcd,kube-apiserver,kube-controller-manager,containerd,registry,manager,agent-a,agent-b}.log, task output under $LOGS/tasks/
+Logs: $LOGS/{etcd,kube-apiserver,kube-controller-manager,containerd,registry,manager,agent-a,agent-b,ecs-api}.log, task output under $LOGS/tasks/
 Every component is restarted when it exits; make dev-status shows the restarts, $LOGS/restarts.log lists them.
 Stop: make dev-down (keeps data; 'hack/dev.sh purge' deletes it)
 EOF
+}
+
+# ecs_api installs the ECS API's RBAC (config/ecs-api, and hack/dev/ecs-api.yaml
+# for make dev's identities), makes the admin's access key once (kept in
+# $ECS_API_DIR/aws.env, the same Secret applied again on every up) and
+# starts longshore-ecs-api.
+ecs_api() {
+	[[ -x $LONGSHORE_ROOT/bin/longshore-ecs-api ]] ||
+		die "bin/longshore-ecs-api is missing: run 'make build' (make dev does)"
+	log "installing the ECS API's RBAC and the admin's access key"
+	"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" apply --server-side --force-conflicts \
+		-f "$LONGSHORE_ROOT/config/ecs-api/rbac.yaml" -f "$LONGSHORE_ROOT/config/ecs-api/user_roles.yaml" \
+		-f "$LONGSHORE_ROOT/hack/dev/ecs-api.yaml" >>"$LOGS/install.log"
+	mkdir -p "$ECS_API_DIR"
+	local env=$ECS_API_DIR/aws.env id secret
+	if [[ ! -f $env ]]; then
+		# An access key id as AWS prints them: AKIA and 16 upper-case letters and digits.
+		id=AKIA$(openssl rand -hex 8 | tr '[:lower:]' '[:upper:]')
+		secret=$(openssl rand -base64 30)
+		(
+			umask 077
+			cat >"$env.tmp" <<EOF
+export AWS_ACCESS_KEY_ID=$id
+export AWS_SECRET_ACCESS_KEY=$secret
+export AWS_DEFAULT_REGION=$ECS_API_REGION
+export AWS_CA_BUNDLE=$PKI/ca.crt
+EOF
+		)
+		mv "$env.tmp" "$env"
+	fi
+	id=$(sed -n 's/^export AWS_ACCESS_KEY_ID=//p' "$env")
+	secret=$(sed -n 's/^export AWS_SECRET_ACCESS_KEY=//p' "$env")
+	[[ -n $id && -n $secret ]] || die "$env holds no AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY: delete it and run up again"
+	# The Secret's shape is docs/ecs-api.md's ("Credentials").
+	"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" -n longshore-system create secret generic ecs-key-dev-admin \
+		--type ecs.longshore.io/access-key --from-literal "accessKeyId=$id" --from-literal "secretAccessKey=$secret" \
+		--from-literal "user=$ECS_API_ADMIN_USER" --from-literal namespace=default --dry-run=client -o yaml |
+		"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" label --local -f - "ecs.longshore.io/access-key-id=$id" -o yaml |
+		"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" apply --server-side --force-conflicts -f - >>"$LOGS/install.log"
+
+	start_bg ecs-api "$LONGSHORE_ROOT/bin/longshore-ecs-api" --kubeconfig "$DEV_DIR/ecs-api.kubeconfig" \
+		--bind-address "127.0.0.1:$ECS_API_PORT" --tls-cert-file "$PKI/ecs-api-serving.crt" --tls-key-file "$PKI/ecs-api-serving.key" \
+		--namespace longshore-system --region "$ECS_API_REGION"
+	wait_for ecs-api 30 curl -fsS --cacert "$PKI/ca.crt" "https://127.0.0.1:$ECS_API_PORT/healthz"
 }
 
 # registry runs a Docker registry (Debian package docker-registry) on
@@ -398,6 +467,7 @@ down() {
 		"$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" delete tasks.ecs.longshore.io --all --all-namespaces --timeout 90s >/dev/null ||
 			warn "some Tasks were not cleaned up within 90s"
 	fi
+	stop_pid ecs-api
 	for x in "${AGENTS[@]}"; do stop_pid "agent-$x"; done
 	stop_pid manager
 	stop_pid registry
@@ -460,6 +530,7 @@ status() {
 		read -r -a ports <<<"${AGENT_PORTS[$x]}"
 		printf 'agent-%s        metrics http://127.0.0.1:%s/metrics  probes http://127.0.0.1:%s/readyz  logs and exec https://127.0.0.1:%s  host-mode task endpoints 127.0.0.1:%s  introspection http://127.0.0.1:%s/v1/metadata\n' "$x" "${ports[@]}"
 	done
+	printf 'ecs-api        https://127.0.0.1:%s (CA %s, the admin'"'"'s access key in %s)\n' "$ECS_API_PORT" "$PKI/ca.crt" "$ECS_API_DIR/aws.env"
 	printf 'reserved ports (every agent): %s\n' "$(reserved_ports)"
 }
 

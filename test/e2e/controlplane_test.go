@@ -182,7 +182,7 @@ spec:
 // stays PROVISIONING with a reason) rather than failing on the host.
 func testReservedPorts(t *testing.T) {
 	listening := listeningPorts(t)
-	for _, c := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "registry", "manager", "agent-a", "agent-b"} {
+	for _, c := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "registry", "manager", "agent-a", "agent-b", "ecs-api"} {
 		if !slices.Contains(mapValues(listening), c) {
 			t.Fatalf("found no TCP port %s listens on (ports: %v); the check below would prove nothing", c, listening)
 		}

@@ -57,6 +57,7 @@ func TestE2E(t *testing.T) {
 		{"a crashed agent and containerd are restarted by their supervisors, no container restarts", testSupervisorRestarts},
 		{"kube-apiserver frozen past the leader-election deadline: the control plane acts again without a hand", testAPIServerFreeze},
 		{"an ECS task definition registers with kubectl ecs and runs", testKubectlECSPlugin},
+		{"the aws CLI drives the ECS API: task definition, task, service, update, stop; a wrong secret is refused", testAWSCLI},
 		{"kubectl ecs logs -f and exec reach the tasks of both agents, RBAC refuses who lacks tasks/log and tasks/exec", testLogsAndExec},
 		{"bad input is refused or reported", testBadInput},
 		{"deleting a namespace stops and cleans up its tasks", testNamespaceDeletion},
