@@ -263,7 +263,7 @@ func (s *Server) taskOf(c *call, t *ecsv1.Task, withTags bool, lk *lookups) (typ
 		out.Containers = append(out.Containers, ct)
 	}
 	for _, at := range t.Status.Attachments {
-		a := types.Attachment{Id: aws.String(ecsarn.TaskID(string(t.UID))), Type: aws.String(at.Type), Status: aws.String(at.Status)}
+		a := types.Attachment{Id: aws.String(ecsarn.TaskID(string(t.UID))), Type: aws.String(attachmentType(at.Type)), Status: aws.String(at.Status)}
 		kv := func(k, v string) {
 			if v != "" {
 				a.Details = append(a.Details, types.KeyValuePair{Name: aws.String(k), Value: aws.String(v)})
@@ -775,4 +775,15 @@ func (s *Server) stopTask(c *call, body []byte) (any, *Error) {
 func parseRevision(s string) int64 {
 	n, _ := strconv.ParseInt(s, 10, 64)
 	return n
+}
+
+// attachmentType is ECS's name of an attachment type: the awsvpc task's
+// interface, which the Task's status calls NetworkInterface, is an
+// ElasticNetworkInterface to ECS clients (scripts and tools select the
+// task's address by it).
+func attachmentType(t string) string {
+	if t == "NetworkInterface" {
+		return "ElasticNetworkInterface"
+	}
+	return t
 }

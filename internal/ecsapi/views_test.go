@@ -137,7 +137,10 @@ func TestTaskOf(t *testing.T) {
 		Spec: ecsv1.TaskSpec{Cluster: "prod", TaskDefinition: "web", ContainerInstance: "host-1", DesiredStatus: ecsv1.DesiredRunning,
 			Overrides: &ecsv1.TaskOverride{Memory: "2048"}},
 		Status: ecsv1.TaskStatus{LastStatus: ecsv1.TaskRunning, TaskDefinitionRevision: "web:2", Group: "family:web", StartedAt: &created,
-			Containers: []ecsv1.ContainerStatus{{Name: "app", LastStatus: ecsv1.ContainerRunning, RuntimeID: "abc"}}},
+			Containers: []ecsv1.ContainerStatus{{Name: "app", LastStatus: ecsv1.ContainerRunning, RuntimeID: "abc"}},
+			// As the agent writes an awsvpc task's interface.
+			Attachments: []ecsv1.Attachment{{Type: "NetworkInterface", Status: "ATTACHED", Details: ecsv1.AttachmentDetails{
+				IPv4Address: "10.1.2.3", MACAddress: "02:00:0a:01:02:03", InterfaceName: "eth0", Subnet: "10.1.2.0/24", Gateway: "10.1.2.1"}}}},
 	}
 	c := &call{ctx: t.Context(), ns: "team-a", log: logr.Discard(),
 		c: fake.NewClientBuilder().WithScheme(kube.Scheme()).WithObjects(rev, ci).Build()}
@@ -156,12 +159,20 @@ func TestTaskOf(t *testing.T) {
 		Overrides: &types.TaskOverride{Memory: aws.String("2048")},
 		Containers: []types.Container{
 			{Name: aws.String("app"), Image: aws.String("nginx:1"), LastStatus: aws.String("RUNNING"), RuntimeId: aws.String("abc"), TaskArn: aws.String(taskARN),
-				ContainerArn: aws.String(s.o.ARN.Container("prod", string(task.UID), "app"))},
+				ContainerArn:      aws.String(s.o.ARN.Container("prod", string(task.UID), "app")),
+				NetworkInterfaces: []types.NetworkInterface{{AttachmentId: aws.String("aaaaaaaabbbbccccddddeeeeeeeeeeee"), PrivateIpv4Address: aws.String("10.1.2.3")}}},
 			{Name: aws.String("sidecar"), Image: aws.String("envoy:1"), LastStatus: aws.String("PENDING"), TaskArn: aws.String(taskARN),
-				ContainerArn: aws.String(s.o.ARN.Container("prod", string(task.UID), "sidecar"))},
+				ContainerArn:      aws.String(s.o.ARN.Container("prod", string(task.UID), "sidecar")),
+				NetworkInterfaces: []types.NetworkInterface{{AttachmentId: aws.String("aaaaaaaabbbbccccddddeeeeeeeeeeee"), PrivateIpv4Address: aws.String("10.1.2.3")}}},
 		},
+		Attachments: []types.Attachment{{Id: aws.String("aaaaaaaabbbbccccddddeeeeeeeeeeee"), Type: aws.String("ElasticNetworkInterface"), Status: aws.String("ATTACHED"),
+			Details: []types.KeyValuePair{
+				{Name: aws.String("privateIPv4Address"), Value: aws.String("10.1.2.3")}, {Name: aws.String("macAddress"), Value: aws.String("02:00:0a:01:02:03")},
+				{Name: aws.String("networkInterfaceId"), Value: aws.String("eth0")}, {Name: aws.String("subnetId"), Value: aws.String("10.1.2.0/24")},
+				{Name: aws.String("gateway"), Value: aws.String("10.1.2.1")}}}},
 	}
-	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(types.Task{}, types.Container{}, types.TaskOverride{})); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(types.Task{}, types.Container{}, types.TaskOverride{},
+		types.NetworkInterface{}, types.Attachment{}, types.KeyValuePair{})); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

@@ -360,11 +360,10 @@ func testAWSCLI(t *testing.T) {
 	if dt.LastStatus != "RUNNING" || dt.TaskDefinitionArn != rev1.TaskDefinitionArn {
 		t.Errorf("describe-tasks: lastStatus %s, taskDefinitionArn %s; want RUNNING and %s", dt.LastStatus, dt.TaskDefinitionArn, rev1.TaskDefinitionArn)
 	}
-	// The address as deploy scripts read it, with the CLI's own query.
-	// (ECS names the attachment type ElasticNetworkInterface; Longshore
-	// answers its CRD's NetworkInterface: not checked here, in the report.)
+	// The address as deploy scripts read it, with the CLI's own query, by
+	// ECS's attachment type.
 	q, _, err := aws.run("describe-tasks", "--cluster", "default", "--tasks", taskArn,
-		"--query", "tasks[0].attachments[0].details[?name=='privateIPv4Address'].value | [0]")
+		"--query", "tasks[0].attachments[?type=='ElasticNetworkInterface'] | [0].details[?name=='privateIPv4Address'].value | [0]")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,9 +371,8 @@ func testAWSCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(q), &ip); err != nil || ip == "" {
 		t.Fatalf("describe-tasks --query …privateIPv4Address answered %q (%v); attachments %+v", q, err, dt.Attachments)
 	}
-	if len(dt.Attachments) > 0 && dt.Attachments[0].Type != "ElasticNetworkInterface" {
-		t.Logf("describe-tasks: attachment type %q, ECS answers ElasticNetworkInterface", dt.Attachments[0].Type)
-		addReport("aws CLI: known gap: describe-tasks' attachment type is %q, ECS's is ElasticNetworkInterface", dt.Attachments[0].Type)
+	if len(dt.Attachments) != 1 || dt.Attachments[0].Type != "ElasticNetworkInterface" {
+		t.Errorf("describe-tasks: attachments %+v, want one of type ElasticNetworkInterface, as ECS answers", dt.Attachments)
 	}
 	if len(dt.Containers) != 1 || len(dt.Containers[0].NetworkInterfaces) != 1 || dt.Containers[0].NetworkInterfaces[0].PrivateIpv4Address != ip {
 		t.Errorf("describe-tasks: the container's networkInterfaces %+v do not carry the attachment's address %s", dt.Containers, ip)
