@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 // Package inactive is the record of deleted Services that the ECS API
 // still answers as INACTIVE. On ECS a deleted service goes DRAINING, then
 // INACTIVE, and DescribeServices keeps describing it for a while (the
