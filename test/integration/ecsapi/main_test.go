@@ -47,9 +47,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/longshore-io/longshore/controllers/service"
 	"github.com/longshore-io/longshore/internal/ecsapi"
 	"github.com/longshore-io/longshore/test/integration/framework"
-	"github.com/longshore-io/longshore/controllers/service"
 	"github.com/longshore-io/longshore/test/integration/managertest"
 )
 
