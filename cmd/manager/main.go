@@ -53,6 +53,7 @@ type options struct {
 	clusterConcurrency      int
 	tdConcurrency           int
 	serviceConcurrency      int
+	inactiveRetention       time.Duration
 	qps                     float64
 	burst                   int
 	showVersion             bool
@@ -86,6 +87,8 @@ Flags:
 	fs.IntVar(&o.clusterConcurrency, "cluster-concurrency", 2, "Clusters reconciled at once.")
 	fs.IntVar(&o.tdConcurrency, "taskdefinition-concurrency", 4, "TaskDefinitions reconciled at once.")
 	fs.IntVar(&o.serviceConcurrency, "service-concurrency", 2, "Services reconciled at once.")
+	fs.DurationVar(&o.inactiveRetention, "inactive-service-retention", service.DefaultInactiveRetention,
+		"How long the ECS API describes a deleted Service as INACTIVE after its drain (ConfigMap longshore-inactive-services of its namespace).")
 	fs.Float64Var(&o.qps, "kube-api-qps", 50, "Sustained requests per second to the API server.")
 	fs.IntVar(&o.burst, "kube-api-burst", 100, "Burst of requests to the API server.")
 	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
@@ -150,7 +153,7 @@ func run(o options, zapOpts zap.Options) error {
 		LeaseNamespace: o.leaderElectionNamespace, AgentGrace: o.agentGrace, InstanceLostTimeout: o.instanceLostTimeout,
 		ClusterConcurrency: o.clusterConcurrency, TaskConcurrency: o.taskConcurrency,
 		TaskDefinitionConcurrency: o.tdConcurrency, AgentAccessConcurrency: 4, SchedulerBinders: o.binders,
-		Service: &service.Reconciler{MaxConcurrentReconciles: o.serviceConcurrency},
+		Service: &service.Reconciler{MaxConcurrentReconciles: o.serviceConcurrency, InactiveRetention: o.inactiveRetention},
 	}); err != nil {
 		return err
 	}

@@ -212,6 +212,10 @@ func (p *pass) finish(ctx context.Context) error {
 	}
 
 	if p.deleting && len(p.tasks) == 0 && controllerutil.ContainsFinalizer(p.svc, ecsv1.FinalizerServiceDrain) {
+		// The record first: the Service must never be gone unrecorded.
+		if err := p.recordInactive(ctx); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
 		p.log.Info("Service drained: removing its finalizer")
 		patch := client.MergeFromWithOptions(p.svc.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		controllerutil.RemoveFinalizer(p.svc, ecsv1.FinalizerServiceDrain)

@@ -59,6 +59,9 @@ const (
 	// DefaultLaunchBackoff is the first delay before a failing deployment
 	// launches its next task.
 	DefaultLaunchBackoff = time.Second
+	// DefaultInactiveRetention is how long a drained, deleted Service is
+	// described INACTIVE by the ECS API (inactive.go).
+	DefaultInactiveRetention = time.Hour
 	// DefaultMaxConcurrentReconciles of the controller.
 	DefaultMaxConcurrentReconciles = 2
 	// expectationsTimeout bounds how long a pass waits for the cache to

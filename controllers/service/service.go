@@ -62,9 +62,13 @@ import (
 
 // Reconciler reconciles Services.
 type Reconciler struct {
-	Client   client.Client
-	Recorder events.EventRecorder
-	Clock    clock.Clock
+	Client client.Client
+	// APIReader reads the inactive service records (inactive.go: the
+	// manager caches no ConfigMaps); SetupWithManager defaults it to the
+	// manager's API reader, else it is Client.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Clock     clock.Clock
 	// HealthyAfter is how long a RUNNING task whose essential containers
 	// have no health check runs before it counts as healthy (default
 	// DefaultHealthyAfter, 40 s).
@@ -76,6 +80,9 @@ type Reconciler struct {
 	// InactiveDeploymentsToKeep is how many INACTIVE deployments
 	// status.deployments keeps (default DefaultInactiveDeploymentsToKeep).
 	InactiveDeploymentsToKeep int
+	// InactiveRetention is how long the ECS API describes a drained,
+	// deleted Service as INACTIVE (default DefaultInactiveRetention).
+	InactiveRetention time.Duration
 	// MaxConcurrentReconciles of the controller (default
 	// DefaultMaxConcurrentReconciles).
 	MaxConcurrentReconciles int
@@ -120,6 +127,12 @@ func (r *Reconciler) init() {
 		if r.InactiveDeploymentsToKeep <= 0 {
 			r.InactiveDeploymentsToKeep = DefaultInactiveDeploymentsToKeep
 		}
+		if r.InactiveRetention <= 0 {
+			r.InactiveRetention = DefaultInactiveRetention
+		}
+		if r.APIReader == nil {
+			r.APIReader = r.Client
+		}
 		if r.LaunchBackoff <= 0 {
 			r.LaunchBackoff = DefaultLaunchBackoff
 		}
@@ -136,6 +149,9 @@ func (r *Reconciler) init() {
 // SetupWithManager registers the reconciler. It needs the indexes of
 // SetupIndexes and of cluster.SetupIndexes.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
 	r.init()
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("service").
@@ -200,7 +216,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, svc); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.forget(req.NamespacedName)
-			return ctrl.Result{}, nil
+			// Gone: prune the expired INACTIVE records, and look again
+			// when this name's record expires.
+			after, err := r.pruneInactive(ctx, req.NamespacedName)
+			return kube.Result(ctrl.Result{RequeueAfter: after}, err)
 		}
 		return ctrl.Result{}, err
 	}

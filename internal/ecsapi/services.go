@@ -17,6 +17,7 @@ limitations under the License.
 package ecsapi
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -32,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
+	"github.com/longshore-io/longshore/internal/inactive"
 )
 
 // maxServiceEvents is how many of a service's newest events
@@ -398,6 +400,7 @@ func (s *Server) describeServices(c *call, body []byte) (any, *Error) {
 		return nil, e
 	}
 	out := &ecs.DescribeServicesOutput{Services: []types.Service{}, Failures: []types.Failure{}}
+	var recs inactiveRecords
 	for _, ref := range in.Services {
 		name, e := s.serviceName(ref, cluster)
 		if e != nil {
@@ -408,6 +411,16 @@ func (s *Server) describeServices(c *call, body []byte) (any, *Error) {
 			return nil, e
 		}
 		if svc == nil {
+			// Deleted and drained: INACTIVE while the manager's record
+			// lasts (a live Service of the name, re-created, wins).
+			rec, e := s.inactiveService(c, &recs, name, cluster)
+			if e != nil {
+				return nil, e
+			}
+			if rec != nil {
+				out.Services = append(out.Services, s.inactiveServiceOf(name, rec, withTags))
+				continue
+			}
 			out.Failures = append(out.Failures, types.Failure{Arn: aws.String(s.o.ARN.Service(cluster, name)), Reason: aws.String("MISSING")})
 			continue
 		}
@@ -444,6 +457,9 @@ func (s *Server) listServices(c *call, body []byte) (any, *Error) {
 		}
 		if ecsv1.ClusterName(svc.Spec.Cluster) != cluster || (in.SchedulingStrategy != "" && string(st) != string(in.SchedulingStrategy)) {
 			continue
+		}
+		if !svc.DeletionTimestamp.IsZero() {
+			continue // DRAINING: ECS lists ACTIVE services only
 		}
 		names = append(names, svc.Name)
 	}
@@ -493,7 +509,7 @@ func (s *Server) updateService(c *call, body []byte) (any, *Error) {
 		return nil, e
 	}
 	if svc == nil {
-		return nil, newError("ServiceNotFoundException", 400, "Service not found: %s in cluster %s, namespace %s", name, cluster, c.ns)
+		return nil, s.serviceNotFound(c, name, cluster)
 	}
 	if !svc.DeletionTimestamp.IsZero() {
 		return nil, newError("ServiceNotActiveException", 400, "Service was not ACTIVE: %s is being deleted", name)
@@ -590,7 +606,16 @@ func (s *Server) deleteService(c *call, body []byte) (any, *Error) {
 		return nil, e
 	}
 	if svc == nil {
-		return nil, newError("ServiceNotFoundException", 400, "Service not found: %s in cluster %s, namespace %s", name, cluster, c.ns)
+		// An INACTIVE service is answered as it is, as ECS does.
+		rec, e := s.inactiveService(c, &inactiveRecords{}, name, cluster)
+		if e != nil {
+			return nil, e
+		}
+		if rec == nil {
+			return nil, newError("ServiceNotFoundException", 400, "Service not found: %s in cluster %s, namespace %s", name, cluster, c.ns)
+		}
+		out := s.inactiveServiceOf(name, rec, false)
+		return &ecs.DeleteServiceOutput{Service: &out}, nil
 	}
 	if !aws.ToBool(in.Force) && svc.Spec.SchedulingStrategy != ecsv1.SchedulingDaemon && svc.Spec.DesiredCount != nil && *svc.Spec.DesiredCount > 0 {
 		return nil, invalidParameter("The service cannot be stopped while it is scaled above 0: scale %s to 0 first, or delete it with force", name)
@@ -607,4 +632,76 @@ func (s *Server) deleteService(c *call, body []byte) (any, *Error) {
 	}
 	out.Status = aws.String("DRAINING")
 	return &ecs.DeleteServiceOutput{Service: &out}, nil
+}
+
+// inactiveRecords are the records of the namespace's deleted Services
+// (internal/inactive), read once per call: nil when there is no map.
+type inactiveRecords struct {
+	read bool
+	data map[string]string
+}
+
+// inactiveService is the live record of the deleted Service name of
+// cluster, nil when there is none. The manager writes the records; the
+// ECS API only reads them. A value that is not a record is logged and
+// read as no record (the manager prunes it).
+func (s *Server) inactiveService(c *call, recs *inactiveRecords, name, cluster string) (*inactive.Record, *Error) {
+	if !recs.read {
+		cm := &corev1.ConfigMap{}
+		err := c.c.Get(c.ctx, client.ObjectKey{Namespace: c.ns, Name: inactive.ConfigMapName}, cm)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return nil, kubeError(err, "reading the deleted services' records (ConfigMap "+inactive.ConfigMapName+")")
+		}
+		recs.read, recs.data = true, cm.Data
+	}
+	rec, err := inactive.Lookup(recs.data, name, cluster, s.o.Clock.Now())
+	switch {
+	case errors.Is(err, inactive.ErrNotRecorded):
+		return nil, nil
+	case err != nil:
+		c.log.Info("Ignoring a deleted service's record", "service", name, "reason", err.Error())
+		return nil, nil
+	}
+	return &rec, nil
+}
+
+// inactiveServiceOf is the ECS view of a deleted Service from its record:
+// INACTIVE, no tasks, no deployments, no events; tags, when asked for, are
+// none (they went with the object).
+func (s *Server) inactiveServiceOf(name string, rec *inactive.Record, withTags bool) types.Service {
+	out := types.Service{
+		ServiceArn:           aws.String(s.o.ARN.Service(rec.Cluster, name)),
+		ServiceName:          aws.String(name),
+		ClusterArn:           aws.String(s.o.ARN.Cluster(rec.Cluster)),
+		Status:               aws.String("INACTIVE"),
+		TaskDefinition:       s.tdArn(rec.TaskDefinition),
+		LaunchType:           types.LaunchTypeEc2,
+		SchedulingStrategy:   types.SchedulingStrategy(rec.SchedulingStrategy),
+		CreatedAt:            aws.Time(rec.CreatedAt),
+		DeploymentController: &types.DeploymentController{Type: types.DeploymentControllerTypeEcs},
+		Deployments:          []types.Deployment{},
+		Events:               []types.ServiceEvent{},
+		PlacementConstraints: []types.PlacementConstraint{},
+		PlacementStrategy:    []types.PlacementStrategy{},
+		LoadBalancers:        []types.LoadBalancer{},
+		ServiceRegistries:    []types.ServiceRegistry{},
+	}
+	if withTags {
+		out.Tags = []types.Tag{}
+	}
+	return out
+}
+
+// serviceNotFound is the error of UpdateService for a name without a
+// Service: ServiceNotActiveException when it is a deleted
+// service still INACTIVE, as ECS, else ServiceNotFoundException.
+func (s *Server) serviceNotFound(c *call, name, cluster string) *Error {
+	rec, e := s.inactiveService(c, &inactiveRecords{}, name, cluster)
+	if e != nil {
+		return e
+	}
+	if rec != nil {
+		return newError("ServiceNotActiveException", 400, "Service was not ACTIVE: %s in cluster %s was deleted (INACTIVE since %s)", name, cluster, rec.InactiveAt.UTC().Format(time.RFC3339))
+	}
+	return newError("ServiceNotFoundException", 400, "Service not found: %s in cluster %s, namespace %s", name, cluster, c.ns)
 }

@@ -47,6 +47,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/longshore-io/longshore/controllers/service"
 	"github.com/longshore-io/longshore/internal/ecsapi"
 	"github.com/longshore-io/longshore/test/integration/framework"
 	"github.com/longshore-io/longshore/test/integration/managertest"
@@ -74,7 +75,8 @@ func run(m *testing.M) int {
 	} else {
 		ctrl.SetLogger(log)
 	}
-	env, stop, err = managertest.Setup(managertest.Options{AgentGrace: 2 * time.Second, InstanceLostTimeout: time.Minute, ResolveGrace: time.Second})
+	env, stop, err = managertest.Setup(managertest.Options{AgentGrace: 2 * time.Second, InstanceLostTimeout: time.Minute, ResolveGrace: time.Second,
+		Service: &service.Reconciler{InactiveRetention: inactiveRetention}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -176,14 +176,5 @@ func TestServices(t *testing.T) {
 	if aws.ToString(del.Service.Status) != "DRAINING" {
 		t.Errorf("DeleteService: status %s, want DRAINING", aws.ToString(del.Service.Status))
 	}
-	waitFor(t, 60*time.Second, "the service is gone", func() error {
-		d, err := k.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{"web"}})
-		if err != nil {
-			return err
-		}
-		if len(d.Failures) != 1 {
-			return errorf("services %d, status %v", len(d.Services), d.Services)
-		}
-		return nil
-	})
+	inactiveSoon(t, k.ECS, cluster, "web")
 }
