@@ -542,6 +542,7 @@ func (s *Server) updateService(c *call, body []byte) (any, *Error) {
 	}
 	pc, ps := placement(in.PlacementConstraints, in.PlacementStrategy)
 	restartedAt := s.o.Clock.Now().UTC().Format(time.RFC3339Nano)
+	oldPrimary := primaryDeployment(svc)
 	c.log.Info("Updating service", "service", name, "forceNewDeployment", in.ForceNewDeployment)
 	if e := patch(c, svc, "updating service "+name, func() (bool, *Error) {
 		if !svc.DeletionTimestamp.IsZero() {
@@ -575,6 +576,10 @@ func (s *Server) updateService(c *call, body []byte) (any, *Error) {
 	}); e != nil {
 		return nil, e
 	}
+	svc, e = s.awaitService(c, svc, in.ForceNewDeployment, oldPrimary)
+	if e != nil {
+		return nil, e
+	}
 	out, e := s.serviceOf(svc, false, nil)
 	if e != nil {
 		return nil, e
@@ -583,6 +588,50 @@ func (s *Server) updateService(c *call, body []byte) (any, *Error) {
 		out.DesiredCount = *svc.Spec.DesiredCount
 	}
 	return &ecs.UpdateServiceOutput{Service: &out}, nil
+}
+
+// primaryDeployment is the id of the Service's PRIMARY deployment ("": none).
+func primaryDeployment(svc *ecsv1.Service) string {
+	for _, d := range svc.Status.Deployments {
+		if d.Status == ecsv1.DeploymentPrimary {
+			return d.ID
+		}
+	}
+	return ""
+}
+
+// awaitService waits, up to the register timeout, for the manager to act
+// on an update of svc: its generation observed (a new task definition or
+// placement makes the new PRIMARY deployment in that same pass) and, for
+// forceNewDeployment (an annotation, which no generation counts), a
+// PRIMARY deployment other than oldPrimary. ECS makes the deployment
+// before UpdateService returns, so its answer and a services-stable waiter
+// started right after it see the new deployment; here too. Past the
+// timeout (the manager is not running) it answers the Service as it is,
+// and logs it.
+func (s *Server) awaitService(c *call, svc *ecsv1.Service, force bool, oldPrimary string) (*ecsv1.Service, *Error) {
+	deadline := s.o.Clock.Now().Add(s.o.RegisterTimeout)
+	for {
+		acted := svc.Status.ObservedGeneration >= svc.Generation && (!force || primaryDeployment(svc) != oldPrimary)
+		if acted {
+			return svc, nil
+		}
+		if s.o.Clock.Now().After(deadline) {
+			c.log.Info("The manager has not acted on the service's update yet: answering it as it is",
+				"service", svc.Name, "generation", svc.Generation, "observedGeneration", svc.Status.ObservedGeneration, "waited", s.o.RegisterTimeout)
+			return svc, nil
+		}
+		select {
+		case <-c.ctx.Done():
+			return nil, serverError("updating service %s: %v", svc.Name, c.ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+		now := &ecsv1.Service{}
+		if err := c.c.Get(c.ctx, client.ObjectKeyFromObject(svc), now); err != nil {
+			return nil, kubeError(err, "reading service "+svc.Name)
+		}
+		svc = now
+	}
 }
 
 func (s *Server) deleteService(c *call, body []byte) (any, *Error) {

@@ -435,14 +435,11 @@ func testAWSCLI(t *testing.T) {
 	wantECS(t, "the second register-task-definition", fmt.Sprintf("taskdefinitionrevision.ecs.longshore.io/%s-%d", awscliFamily, rev2.Revision))
 
 	aws.must(t, &svc, "update-service", "--cluster", "default", "--service", awscliFamily, "--task-definition", rev2Name)
-	// ECS answers the service with the new taskDefinition at once;
-	// Longshore's view reports the Service's status (the revision still
-	// deployed) until the manager has acted. A known gap of the component,
-	// reported rather than hidden: describe-services below must show the
-	// new revision.
+	// ECS answers the service with the new taskDefinition and its new
+	// PRIMARY deployment at once, so that a waiter started next waits for
+	// that deployment.
 	if svc.Service.TaskDefinition != rev2.TaskDefinitionArn {
-		t.Logf("update-service answered taskDefinition %s, ECS would answer %s", svc.Service.TaskDefinition, rev2.TaskDefinitionArn)
-		addReport("aws CLI: known gap: update-service answered taskDefinition %s (the deployed one), not %s", svc.Service.TaskDefinition, rev2.TaskDefinitionArn)
+		t.Errorf("update-service answered taskDefinition %s, want %s (ECS answers the new one)", svc.Service.TaskDefinition, rev2.TaskDefinitionArn)
 	}
 	step("update-service to the new revision")
 	aws.must(t, nil, "wait", "services-stable", "--cluster", "default", "--services", awscliFamily)

@@ -136,8 +136,15 @@ func TestServices(t *testing.T) {
 	if _, err := k.ECS.RegisterTaskDefinition(ctx, webInput("busybox:2")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := k.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(cluster), Service: aws.String("web"), TaskDefinition: aws.String("web:2"), DesiredCount: aws.Int32(3)}); err != nil {
+	up, err := k.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(cluster), Service: aws.String("web"), TaskDefinition: aws.String("web:2"), DesiredCount: aws.Int32(3)})
+	if err != nil {
 		t.Fatal(err)
+	}
+	// As ECS: the answer has the new task definition and its PRIMARY
+	// deployment already, so a waiter started now waits for it.
+	if got := aws.ToString(up.Service.TaskDefinition); got != arn("task-definition/web:2") || len(up.Service.Deployments) == 0 ||
+		aws.ToString(up.Service.Deployments[0].TaskDefinition) != got || aws.ToString(up.Service.Deployments[0].Status) != "PRIMARY" {
+		t.Errorf("UpdateService web:2 answered taskDefinition %s, deployments %+v; want web:2 and its PRIMARY deployment", got, up.Service.Deployments)
 	}
 	stable(t, k.ECS, cluster, "web")
 	d, err = k.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{"web"}})
@@ -149,8 +156,12 @@ func TestServices(t *testing.T) {
 		t.Errorf("after UpdateService web:2 desiredCount 3: running %d deployments %+v", s.RunningCount, s.Deployments)
 	}
 	first := aws.ToString(s.Deployments[0].Id)
-	if _, err := k.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(cluster), Service: aws.String("web"), ForceNewDeployment: true}); err != nil {
+	up, err = k.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(cluster), Service: aws.String("web"), ForceNewDeployment: true})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if len(up.Service.Deployments) == 0 || aws.ToString(up.Service.Deployments[0].Id) == first {
+		t.Errorf("forceNewDeployment: UpdateService answered deployments %+v; want a new PRIMARY one, not %s", up.Service.Deployments, first)
 	}
 	stable(t, k.ECS, cluster, "web")
 	d, err = k.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{"web"}})
