@@ -483,6 +483,13 @@ func testAWSCLI(t *testing.T) {
 		return nil
 	})
 	step("the Service and its tasks gone (kubectl)")
+	// As on ECS, the deleted service reads INACTIVE for a while.
+	aws.must(t, nil, "wait", "services-inactive", "--cluster", "default", "--services", awscliFamily)
+	step("wait services-inactive")
+	aws.must(t, &descSvc, "describe-services", "--cluster", "default", "--services", awscliFamily)
+	if len(descSvc.Services) != 1 || descSvc.Services[0].Status != "INACTIVE" {
+		t.Errorf("describe-services after delete-service: %+v, want it INACTIVE", descSvc.Services)
+	}
 
 	// stop-task, tasks-stopped: the standalone task stops as the user asked.
 	aws.must(t, nil, "stop-task", "--cluster", "default", "--task", taskArn, "--reason", "e2e: done with it")
