@@ -74,6 +74,12 @@ func (t *taskSync) createContainers(ctx context.Context, td *ecsv1.TaskDefinitio
 	if err != nil {
 		return err
 	}
+	sharedShm := ""
+	if td.IpcMode == "task" {
+		if sharedShm, err = t.ensureSharedShm(td); err != nil {
+			return err
+		}
+	}
 	for i := range td.ContainerDefinitions {
 		d := &td.ContainerDefinitions[i]
 		attempt, ok := attempts[d.Name]
@@ -99,7 +105,7 @@ func (t *taskSync) createContainers(ctx context.Context, td *ecsv1.TaskDefinitio
 		var logURI = t.r.LogURI
 		in := containerInput{Task: task, Revision: t.status.TaskDefinitionRevision, TD: td, Def: d, Attempt: attempt,
 			NetNSPath: netns[d.Name], SecretEnv: secretEnv, FileEnv: fileEnv, VolumeDirs: volumeDirs, EtcDir: etc,
-			CgroupParent: cgroupParent(task.UID), VolumesFromMounts: fromMounts, PIDNSPath: shared.PID, IPCNSPath: shared.IPC, SharedShm: shared.Shm}
+			CgroupParent: cgroupParent(task.UID), VolumesFromMounts: fromMounts, PIDNSPath: shared.PID, IPCNSPath: shared.IPC, SharedShm: sharedShm}
 		if fireLens != nil {
 			if d.Name == fireLens.router {
 				in.ExtraMounts = fireLens.mounts

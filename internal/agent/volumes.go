@@ -129,3 +129,38 @@ func unmountTaskVolumes(taskDir string) error {
 	}
 	return nil
 }
+
+// sharedShmVolume is the directory, under the task directory's volumes/,
+// of the /dev/shm the containers of an ipcMode task share, as Docker's
+// containers that join another's IPC namespace share its /dev/shm (POSIX
+// shared memory, shm_open, lives there, not in the IPC namespace). Not a
+// valid volume name: no volume of the task can take it.
+const sharedShmVolume = "~shm"
+
+// defaultShmMiB is the size of a shared /dev/shm when no container sets
+// linuxParameters.sharedMemorySize: Docker's default.
+const defaultShmMiB = 64
+
+// ensureSharedShm mounts the task's shared /dev/shm (a tmpfs of the
+// largest sharedMemorySize its containers set, else 64 MiB) unless it is
+// mounted already, and returns its directory. Cleanup unmounts it with the
+// task's volumes.
+func (t *taskSync) ensureSharedShm(td *ecsv1.TaskDefinitionSpec) (string, error) {
+	size := int32(0)
+	for _, d := range td.ContainerDefinitions {
+		if lp := d.LinuxParameters; lp != nil && lp.SharedMemorySize != nil {
+			size = max(size, *lp.SharedMemorySize)
+		}
+	}
+	if size == 0 {
+		size = defaultShmMiB
+	}
+	dir := filepath.Join(t.r.taskDir(t.task.UID), "volumes", sharedShmVolume)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	if err := t.r.Mounts.Tmpfs(dir, fmt.Sprintf("size=%dm,mode=1777", size)); err != nil {
+		return "", userErrorf("CannotCreateContainerError: the task's shared /dev/shm (ipcMode task): mounting its tmpfs: %v", err)
+	}
+	return dir, nil
+}
