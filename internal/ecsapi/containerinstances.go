@@ -29,6 +29,7 @@ import (
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/internal/ecsarn"
+	"github.com/longshore-io/longshore/internal/scheduler"
 )
 
 // resourcesOf writes Longshore's resources as ECS's list of resources.
@@ -162,8 +163,13 @@ func (s *Server) listContainerInstances(c *call, body []byte) (any, *Error) {
 	if e := decode(body, &in); e != nil {
 		return nil, e
 	}
-	if in.Filter != nil {
-		return nil, invalidParameter("filter: the cluster query language is not served by Longshore's ECS API yet (it is by placement constraints)")
+	var filter scheduler.Expr
+	if f := aws.ToString(in.Filter); f != "" {
+		x, err := scheduler.ParseExpression(f)
+		if err != nil {
+			return nil, invalidParameter("filter: %v", strings.Replace(err.Error(), "memberOf expression", "cluster query language expression", 1))
+		}
+		filter = x
 	}
 	cluster, e := s.requireCluster(c, aws.ToString(in.Cluster))
 	if e != nil {
@@ -178,6 +184,11 @@ func (s *Server) listContainerInstances(c *call, body []byte) (any, *Error) {
 	instances, e := s.instancesOf(c, cluster)
 	if e != nil {
 		return nil, e
+	}
+	if filter != nil {
+		if instances, e = s.filterInstances(c, cluster, instances, filter); e != nil {
+			return nil, e
+		}
 	}
 	type item struct{ key, arn string }
 	var items []item
@@ -306,6 +317,39 @@ func (s *Server) updateContainerInstancesState(c *call, body []byte) (any, *Erro
 			return nil, e
 		}
 		out.ContainerInstances = append(out.ContainerInstances, v)
+	}
+	return out, nil
+}
+
+// filterInstances keeps the instances that match a cluster query language
+// expression, evaluated as the scheduler evaluates memberOf placement
+// constraints (attribute:<name>, ec2InstanceId — the instance name —,
+// runningTasksCount, task:group). runningTasksCount is the instance's own
+// count (every namespace's tasks); task:group sees the groups of the tasks
+// of the key's namespace, the only ones its identity may read.
+func (s *Server) filterInstances(c *call, cluster string, instances []ecsv1.ContainerInstance, filter scheduler.Expr) ([]ecsv1.ContainerInstance, *Error) {
+	groups := map[string]map[string]int{}
+	tasks, e := s.tasksOf(c, cluster)
+	if e != nil {
+		return nil, e
+	}
+	for _, t := range tasks {
+		if t.Spec.ContainerInstance == "" || t.Status.LastStatus == ecsv1.TaskStopped || t.Status.Group == "" {
+			continue
+		}
+		if groups[t.Spec.ContainerInstance] == nil {
+			groups[t.Spec.ContainerInstance] = map[string]int{}
+		}
+		groups[t.Spec.ContainerInstance][t.Status.Group]++
+	}
+	out := instances[:0]
+	for i := range instances {
+		in := scheduler.InstanceOf(&instances[i])
+		in.RunningTasks = int(instances[i].Status.RunningTasksCount)
+		in.Groups = groups[instances[i].Name]
+		if filter.Match(in) {
+			out = append(out, instances[i])
+		}
 	}
 	return out, nil
 }

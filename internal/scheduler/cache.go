@@ -300,8 +300,9 @@ func (c *cache) usage(cluster, instance string) (cpu, memory int64, tasks int) {
 	return in.UsedCPU, in.UsedMemory, in.RunningTasks
 }
 
-// instanceOf builds the scheduler's Instance of a ContainerInstance.
-func instanceOf(ci *ecsv1.ContainerInstance) *Instance {
+// InstanceOf builds the scheduler's Instance of a ContainerInstance, with
+// no task accounted on it (Assume accounts them).
+func InstanceOf(ci *ecsv1.ContainerInstance) *Instance {
 	attrs := make(map[string]string, len(ci.Status.Attributes)+len(ci.Spec.Attributes))
 	for _, a := range ci.Status.Attributes {
 		attrs[a.Name] = a.Value

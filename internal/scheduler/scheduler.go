@@ -235,7 +235,7 @@ func (s *Scheduler) onInstance(obj any, deleted bool) {
 	}
 	var in *Instance
 	if !deleted && ci.DeletionTimestamp == nil {
-		in = instanceOf(ci)
+		in = InstanceOf(ci)
 	}
 	if s.cache.setInstance(ci.Name, ecsv1.ClusterName(ci.Spec.Cluster), in) {
 		s.queue.Flush()

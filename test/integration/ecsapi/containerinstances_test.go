@@ -19,12 +19,14 @@ limitations under the License.
 package ecsapi
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
@@ -114,6 +116,87 @@ func TestContainerInstances(t *testing.T) {
 	_, err = k.ECS.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{Cluster: aws.String(cluster),
 		ContainerInstances: []string{ciARN}, Status: types.ContainerInstanceStatusRegistering})
 	wantError(t, "UpdateContainerInstancesState REGISTERING", err, "InvalidParameterException", "want ACTIVE or DRAINING")
-	_, err = k.ECS.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String(cluster), Filter: aws.String("attribute:ecs.os-type == linux")})
-	wantError(t, "ListContainerInstances with a filter", err, "InvalidParameterException", "filter")
+}
+
+// TestListContainerInstancesFilter: ListContainerInstances' filter in the
+// cluster query language, evaluated as memberOf placement constraints are:
+// attributes, ec2InstanceId, runningTasksCount and task:group, with and,
+// in, =~; a bad expression refused with where it is wrong.
+func TestListContainerInstancesFilter(t *testing.T) {
+	k := user(t)
+	ctx := t.Context()
+	cluster := "cif-" + k.Namespace
+	env.NewCluster(t, cluster, nil)
+	arns := map[string]string{}
+	for _, zone := range []string{"zone-a", "zone-b"} {
+		name := "host-" + zone + "-" + k.Namespace
+		simagent.ForTest(t, env.Client, name, simagent.Options{Cluster: cluster, Cores: 2, MemoryMiB: 2048,
+			LeaseNamespace: managertest.LeaseNamespace, AvailabilityZone: zone})
+		ci := &ecsv1.ContainerInstance{}
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: name}, ci); err != nil {
+			t.Fatal(err)
+		}
+		arns[zone] = arn("container-instance/" + cluster + "/" + ecsarn.TaskID(string(ci.UID)))
+		arns[zone+"-name"] = name
+	}
+	list := func(filter string) ([]string, error) {
+		out, err := k.ECS.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String(cluster), Filter: aws.String(filter)})
+		if err != nil {
+			return nil, err
+		}
+		slices.Sort(out.ContainerInstanceArns)
+		return out.ContainerInstanceArns, nil
+	}
+	both := []string{arns["zone-a"], arns["zone-b"]}
+	slices.Sort(both)
+	eventually(t, "the instances report their zones", func() error {
+		got, err := list("attribute:ecs.availability-zone exists")
+		if err == nil && len(got) != 2 {
+			err = errorf("%v", got)
+		}
+		return err
+	})
+	for _, c := range []struct {
+		filter string
+		want   []string
+	}{
+		{"attribute:ecs.availability-zone == zone-a", []string{arns["zone-a"]}},
+		{"attribute:ecs.availability-zone =~ zone-.* and runningTasksCount == 0", both},
+		{"ec2InstanceId in [" + arns["zone-b-name"] + ", nope]", []string{arns["zone-b"]}},
+		{"not(attribute:ecs.availability-zone == zone-a)", []string{arns["zone-b"]}},
+		{"attribute:ecs.os-type == windows", nil},
+	} {
+		got, err := list(c.filter)
+		if err != nil {
+			t.Errorf("filter %q: %v", c.filter, err)
+			continue
+		}
+		if diff := cmp.Diff(c.want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("filter %q (-want +got):\n%s", c.filter, diff)
+		}
+	}
+
+	// A task in zone-a: its instance has a running task of group family:web.
+	if _, err := k.ECS.RegisterTaskDefinition(ctx, webInput("busybox:1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.ECS.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String("web"),
+		PlacementConstraints: []types.PlacementConstraint{{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:ecs.availability-zone == zone-a")}}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "runningTasksCount and task:group see the task on zone-a's instance", func() error {
+		for _, f := range []string{"runningTasksCount > 0", "task:group == family:web"} {
+			got, err := list(f)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(got, []string{arns["zone-a"]}) {
+				return errorf("filter %q: %v", f, got)
+			}
+		}
+		return nil
+	})
+
+	_, err := list("attribute:ecs.availability-zone ==")
+	wantError(t, "ListContainerInstances with a bad filter", err, "InvalidParameterException", "filter", "cluster query language expression", "expected a value")
 }
