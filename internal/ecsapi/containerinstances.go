@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
@@ -229,15 +230,15 @@ func (s *Server) describeContainerInstances(c *call, body []byte) (any, *Error) 
 	if len(in.ContainerInstances) == 0 || len(in.ContainerInstances) > 100 {
 		return nil, invalidParameter("containerInstances: give 1 to 100, not %d", len(in.ContainerInstances))
 	}
-	withTags := false
+	withTags, withHealth := false, false
 	for _, f := range in.Include {
 		switch f {
 		case types.ContainerInstanceFieldTags:
 			withTags = true
 		case types.ContainerInstanceFieldContainerInstanceHealth:
-			return nil, invalidParameter("include CONTAINER_INSTANCE_HEALTH: not served yet (the ContainerInstance's conditions hold its health)")
+			withHealth = true
 		default:
-			return nil, invalidParameter("include %q: want TAGS", f)
+			return nil, invalidParameter("include %q: want TAGS or CONTAINER_INSTANCE_HEALTH", f)
 		}
 	}
 	cluster, e := s.requireCluster(c, aws.ToString(in.Cluster))
@@ -259,6 +260,9 @@ func (s *Server) describeContainerInstances(c *call, body []byte) (any, *Error) 
 			continue
 		}
 		v, e := s.containerInstanceOf(ci, withTags)
+		if withHealth {
+			v.HealthStatus = healthOf(ci)
+		}
 		if e != nil {
 			return nil, e
 		}
@@ -352,4 +356,30 @@ func (s *Server) filterInstances(c *call, cluster string, instances []ecsv1.Cont
 		}
 	}
 	return out, nil
+}
+
+// healthOf is an instance's health as ECS's CONTAINER_INSTANCE_HEALTH
+// shows it, from what the manager records of its agent: INITIALIZING
+// before the first heartbeat was judged, OK while its Lease is fresh,
+// IMPAIRED once it is not. The one check is CONTAINER_RUNTIME (ECS's
+// only type): the agent, which drives the instance's containerd, renews
+// the Lease. Both times are the last change of the agent's connection
+// (the Ready condition's transition): the manager does not write every
+// heartbeat into the object.
+func healthOf(ci *ecsv1.ContainerInstance) *types.ContainerInstanceHealthStatus {
+	state := types.InstanceHealthCheckStateInitializing
+	switch {
+	case ci.Status.AgentConnected == nil:
+	case *ci.Status.AgentConnected:
+		state = types.InstanceHealthCheckStateOk
+	default:
+		state = types.InstanceHealthCheckStateImpaired
+	}
+	check := types.InstanceHealthCheckResult{Type: types.InstanceHealthCheckTypeContainerRuntime, Status: state}
+	if c := meta.FindStatusCondition(ci.Status.Conditions, ecsv1.ConditionReady); c != nil &&
+		(c.Reason == ecsv1.ReasonAgentConnected || c.Reason == ecsv1.ReasonAgentDisconnected) {
+		check.LastStatusChange = aws.Time(c.LastTransitionTime.Time)
+		check.LastUpdated = aws.Time(c.LastTransitionTime.Time)
+	}
+	return &types.ContainerInstanceHealthStatus{OverallStatus: state, Details: []types.InstanceHealthCheckResult{check}}
 }

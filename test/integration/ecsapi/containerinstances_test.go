@@ -21,6 +21,7 @@ package ecsapi
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -31,6 +32,7 @@ import (
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/internal/ecsarn"
+	"github.com/longshore-io/longshore/test/integration/framework"
 	"github.com/longshore-io/longshore/test/integration/managertest"
 	"github.com/longshore-io/longshore/test/integration/simagent"
 )
@@ -128,9 +130,10 @@ func TestListContainerInstancesFilter(t *testing.T) {
 	cluster := "cif-" + k.Namespace
 	env.NewCluster(t, cluster, nil)
 	arns := map[string]string{}
+	agents := map[string]*simagent.Agent{}
 	for _, zone := range []string{"zone-a", "zone-b"} {
 		name := "host-" + zone + "-" + k.Namespace
-		simagent.ForTest(t, env.Client, name, simagent.Options{Cluster: cluster, Cores: 2, MemoryMiB: 2048,
+		agents[zone] = simagent.ForTest(t, env.Client, name, simagent.Options{Cluster: cluster, Cores: 2, MemoryMiB: 2048,
 			LeaseNamespace: managertest.LeaseNamespace, AvailabilityZone: zone})
 		ci := &ecsv1.ContainerInstance{}
 		if err := env.Client.Get(ctx, client.ObjectKey{Name: name}, ci); err != nil {
@@ -199,4 +202,30 @@ func TestListContainerInstancesFilter(t *testing.T) {
 
 	_, err := list("attribute:ecs.availability-zone ==")
 	wantError(t, "ListContainerInstances with a bad filter", err, "InvalidParameterException", "filter", "cluster query language expression", "expected a value")
+
+	// CONTAINER_INSTANCE_HEALTH: OK while the agent renews its Lease,
+	// IMPAIRED once it stops, OK again when it is back.
+	health := func(want types.InstanceHealthCheckState) func() error {
+		return func() error {
+			d, err := k.ECS.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(cluster),
+				ContainerInstances: []string{arns["zone-b"]}, Include: []types.ContainerInstanceField{types.ContainerInstanceFieldContainerInstanceHealth}})
+			if err != nil {
+				return err
+			}
+			h := d.ContainerInstances[0].HealthStatus
+			if h == nil || h.OverallStatus != want || len(h.Details) != 1 || h.Details[0].Type != types.InstanceHealthCheckTypeContainerRuntime ||
+				h.Details[0].Status != want || h.Details[0].LastStatusChange == nil {
+				return errorf("health %+v, want %s with its CONTAINER_RUNTIME check", h, want)
+			}
+			return nil
+		}
+	}
+	framework.Eventually(t, 30*time.Second, "zone-b's instance OK", health(types.InstanceHealthCheckStateOk))
+	agents["zone-b"].Pause()
+	framework.Eventually(t, 60*time.Second, "zone-b's instance IMPAIRED with its agent gone", health(types.InstanceHealthCheckStateImpaired))
+	agents["zone-b"].Resume()
+	framework.Eventually(t, 30*time.Second, "zone-b's instance OK again", health(types.InstanceHealthCheckStateOk))
+	_, err = k.ECS.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(cluster),
+		ContainerInstances: []string{arns["zone-b"]}, Include: []types.ContainerInstanceField{"RESOURCES"}})
+	wantError(t, "DescribeContainerInstances include RESOURCES", err, "InvalidParameterException", "want TAGS or CONTAINER_INSTANCE_HEALTH")
 }
