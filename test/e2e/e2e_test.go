@@ -474,7 +474,7 @@ var badManifests = []struct{ name, yaml, want string }{
 	{"no memory anywhere", tdYAML("bad-memory", "", "image: x"), "every container needs memory or memoryReservation"},
 	{"port out of range", tdYAML("bad-port", "", "image: x\n      memory: 32\n      portMappings: [{containerPort: 70000}]"), "should be less than or equal to 65535"},
 	{"App Mesh proxy outside awsvpc", tdYAML("bad-field", "proxyConfiguration: {type: APPMESH, containerName: main}", "image: x\n      memory: 32"), "proxyConfiguration (App Mesh) needs networkMode awsvpc"},
-	{"ipcMode none", tdYAML("bad-ipc", "ipcMode: none", "image: x\n      memory: 32"), "ipcMode none is not supported yet"},
+	{"the task endpoints' port", tdYAML("bad-endpoint-port", "networkMode: awsvpc", "image: x\n      memory: 32\n      portMappings: [{containerPort: 51679}]"), "containerPort 51679 (tcp) is taken in the task's network namespace"},
 	{"dependsOn cycle", `apiVersion: ecs.longshore.io/v1alpha1
 kind: TaskDefinition
 metadata:
