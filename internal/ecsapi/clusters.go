@@ -204,17 +204,11 @@ func (s *Server) deleteCluster(c *call, body []byte) (any, *Error) {
 	if in.Cluster == nil {
 		return nil, invalidParameter("cluster is required")
 	}
-	name, e := s.clusterName(aws.ToString(in.Cluster))
+	cl, e := s.getCluster(c, aws.ToString(in.Cluster))
 	if e != nil {
 		return nil, e
 	}
-	cl := &ecsv1.Cluster{}
-	if err := c.c.Get(c.ctx, client.ObjectKey{Name: name}, cl); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, clusterNotFound("Cluster not found.")
-		}
-		return nil, kubeError(err, "reading cluster "+name)
-	}
+	name := cl.Name
 	// As ECS, a cluster that still has instances, services or tasks is not
 	// deleted; the counts are the manager's (Cluster.status).
 	switch st := cl.Status; {
@@ -238,4 +232,31 @@ func (s *Server) deleteCluster(c *call, body []byte) (any, *Error) {
 	}
 	out.Status = aws.String("INACTIVE")
 	return &ecs.DeleteClusterOutput{Cluster: &out}, nil
+}
+
+// getCluster reads the Cluster that ref (a name or an ARN) names, or
+// answers ClusterNotFoundException as ECS does (naming the cluster).
+func (s *Server) getCluster(c *call, ref string) (*ecsv1.Cluster, *Error) {
+	name, e := s.clusterName(ref)
+	if e != nil {
+		return nil, e
+	}
+	cl := &ecsv1.Cluster{}
+	if err := c.c.Get(c.ctx, client.ObjectKey{Name: name}, cl); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, clusterNotFound("Cluster not found: %s", name)
+		}
+		return nil, kubeError(err, "reading cluster "+name)
+	}
+	return cl, nil
+}
+
+// requireCluster is the name of the existing Cluster that ref names
+// (getCluster).
+func (s *Server) requireCluster(c *call, ref string) (string, *Error) {
+	cl, e := s.getCluster(c, ref)
+	if e != nil {
+		return "", e
+	}
+	return cl.Name, nil
 }

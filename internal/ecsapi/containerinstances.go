@@ -24,9 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/internal/ecsarn"
@@ -145,20 +143,6 @@ func (s *Server) findInstance(instances []ecsv1.ContainerInstance, ref, cluster 
 	return nil, s.o.ARN.ContainerInstance(cluster, id), nil
 }
 
-func (s *Server) requireCluster(c *call, ref string) (string, *Error) {
-	cluster, e := s.clusterName(ref)
-	if e != nil {
-		return "", e
-	}
-	if err := c.c.Get(c.ctx, client.ObjectKey{Name: cluster}, &ecsv1.Cluster{}); err != nil {
-		if apierrors.IsNotFound(err) {
-			return "", clusterNotFound("Cluster not found.")
-		}
-		return "", kubeError(err, "reading cluster "+cluster)
-	}
-	return cluster, nil
-}
-
 func (s *Server) listContainerInstances(c *call, body []byte) (any, *Error) {
 	var in ecs.ListContainerInstancesInput
 	if e := decode(body, &in); e != nil {
@@ -191,8 +175,7 @@ func (s *Server) listContainerInstances(c *call, body []byte) (any, *Error) {
 			return nil, e
 		}
 	}
-	type item struct{ key, arn string }
-	var items []item
+	var items []keyedARN
 	for i := range instances {
 		v, e := s.containerInstanceOf(&instances[i], false)
 		if e != nil {
@@ -201,25 +184,13 @@ func (s *Server) listContainerInstances(c *call, body []byte) (any, *Error) {
 		if in.Status != "" && aws.ToString(v.Status) != string(in.Status) {
 			continue
 		}
-		items = append(items, item{ecsarn.TaskID(string(instances[i].UID)), aws.ToString(v.ContainerInstanceArn)})
+		items = append(items, keyedARN{ecsarn.TaskID(string(instances[i].UID)), aws.ToString(v.ContainerInstanceArn)})
 	}
-	slices.SortFunc(items, func(a, b item) int { return strings.Compare(a.key, b.key) })
-	keys := make([]string, len(items))
-	for i := range items {
-		keys[i] = items[i].key
-	}
-	start, end, next, e := page(keys, false, aws.ToString(in.NextToken), in.MaxResults, 100)
+	arns, next, e := pageARNs(items, in.NextToken, in.MaxResults)
 	if e != nil {
 		return nil, e
 	}
-	out := &ecs.ListContainerInstancesOutput{ContainerInstanceArns: []string{}}
-	for _, it := range items[start:end] {
-		out.ContainerInstanceArns = append(out.ContainerInstanceArns, it.arn)
-	}
-	if next != "" {
-		out.NextToken = aws.String(next)
-	}
-	return out, nil
+	return &ecs.ListContainerInstancesOutput{ContainerInstanceArns: arns, NextToken: next}, nil
 }
 
 func (s *Server) describeContainerInstances(c *call, body []byte) (any, *Error) {

@@ -23,10 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	ecsv1 "github.com/longshore-io/longshore/api/v1alpha1"
 	"github.com/longshore-io/longshore/internal/ecsarn"
 )
 
@@ -53,18 +51,11 @@ func (s *Server) taggedResource(c *call, arn string) (*tagged, *Error) {
 	}
 	switch kind {
 	case "cluster":
-		name, e := s.clusterName(arn)
+		cl, e := s.getCluster(c, arn)
 		if e != nil {
 			return nil, e
 		}
-		cl := &ecsv1.Cluster{}
-		if err := c.c.Get(c.ctx, client.ObjectKey{Name: name}, cl); err != nil {
-			if apierrors.IsNotFound(err) {
-				return nil, clusterNotFound("Cluster not found: %s", name)
-			}
-			return nil, kubeError(err, "reading cluster "+name)
-		}
-		return &tagged{obj: cl, what: "cluster " + name}, nil
+		return &tagged{obj: cl, what: "cluster " + cl.Name}, nil
 	case "task-definition":
 		ref, e := s.taskDefinitionRef(arn)
 		if e != nil {

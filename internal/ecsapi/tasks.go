@@ -19,7 +19,6 @@ package ecsapi
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -389,15 +388,9 @@ func (s *Server) run(c *call, in *ecs.RunTaskInput, instances []string) (any, *E
 	if e := validateTags(in.Tags); e != nil {
 		return nil, e
 	}
-	cluster, e := s.clusterName(aws.ToString(in.Cluster))
+	cluster, e := s.requireCluster(c, aws.ToString(in.Cluster))
 	if e != nil {
 		return nil, e
-	}
-	if err := c.c.Get(c.ctx, client.ObjectKey{Name: cluster}, &ecsv1.Cluster{}); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, clusterNotFound("Cluster not found.")
-		}
-		return nil, kubeError(err, "reading cluster "+cluster)
 	}
 	if aws.ToString(in.TaskDefinition) == "" {
 		return nil, invalidParameter("taskDefinition is required")
@@ -578,15 +571,9 @@ func (s *Server) describeTasks(c *call, body []byte) (any, *Error) {
 		}
 		withTags = true
 	}
-	cluster, e := s.clusterName(aws.ToString(in.Cluster))
+	cluster, e := s.requireCluster(c, aws.ToString(in.Cluster))
 	if e != nil {
 		return nil, e
-	}
-	if err := c.c.Get(c.ctx, client.ObjectKey{Name: cluster}, &ecsv1.Cluster{}); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, clusterNotFound("Cluster not found.")
-		}
-		return nil, kubeError(err, "reading cluster "+cluster)
 	}
 	tasks, e := s.tasksOf(c, cluster)
 	if e != nil {
@@ -625,15 +612,9 @@ func (s *Server) listTasks(c *call, body []byte) (any, *Error) {
 	if in.LaunchType != "" && in.LaunchType != types.LaunchTypeEc2 {
 		return nil, invalidParameter("launchType %s: Longshore tasks are all EC2", in.LaunchType)
 	}
-	cluster, e := s.clusterName(aws.ToString(in.Cluster))
+	cluster, e := s.requireCluster(c, aws.ToString(in.Cluster))
 	if e != nil {
 		return nil, e
-	}
-	if err := c.c.Get(c.ctx, client.ObjectKey{Name: cluster}, &ecsv1.Cluster{}); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, clusterNotFound("Cluster not found.")
-		}
-		return nil, kubeError(err, "reading cluster "+cluster)
 	}
 	desired := string(in.DesiredStatus)
 	switch in.DesiredStatus {
@@ -678,8 +659,7 @@ func (s *Server) listTasks(c *call, body []byte) (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	type item struct{ key, arn string }
-	var items []item
+	var items []keyedARN
 	for _, t := range tasks {
 		want := t.Spec.DesiredStatus
 		if want == "" {
@@ -695,34 +675,18 @@ func (s *Server) listTasks(c *call, body []byte) (any, *Error) {
 			continue
 		}
 		id := ecsarn.TaskID(string(t.UID))
-		items = append(items, item{id, s.o.ARN.Task(cluster, string(t.UID))})
+		items = append(items, keyedARN{id, s.o.ARN.Task(cluster, string(t.UID))})
 	}
-	slices.SortFunc(items, func(a, b item) int { return strings.Compare(a.key, b.key) })
-	keys := make([]string, len(items))
-	for i := range items {
-		keys[i] = items[i].key
-	}
-	start, end, next, e := page(keys, false, aws.ToString(in.NextToken), in.MaxResults, 100)
+	arns, next, e := pageARNs(items, in.NextToken, in.MaxResults)
 	if e != nil {
 		return nil, e
 	}
-	out := &ecs.ListTasksOutput{TaskArns: []string{}}
-	for _, it := range items[start:end] {
-		out.TaskArns = append(out.TaskArns, it.arn)
-	}
-	if next != "" {
-		out.NextToken = aws.String(next)
-	}
-	return out, nil
+	return &ecs.ListTasksOutput{TaskArns: arns, NextToken: next}, nil
 }
 
 func (s *Server) stopTask(c *call, body []byte) (any, *Error) {
 	var in ecs.StopTaskInput
 	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	cluster, e := s.clusterName(aws.ToString(in.Cluster))
-	if e != nil {
 		return nil, e
 	}
 	if aws.ToString(in.Task) == "" {
@@ -731,15 +695,13 @@ func (s *Server) stopTask(c *call, body []byte) (any, *Error) {
 	if len(aws.ToString(in.Reason)) > 255 {
 		return nil, invalidParameter("reason must be at most 255 characters")
 	}
-	id, e := s.taskID(aws.ToString(in.Task), cluster)
+	cluster, e := s.requireCluster(c, aws.ToString(in.Cluster))
 	if e != nil {
 		return nil, e
 	}
-	if err := c.c.Get(c.ctx, client.ObjectKey{Name: cluster}, &ecsv1.Cluster{}); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, clusterNotFound("Cluster not found.")
-		}
-		return nil, kubeError(err, "reading cluster "+cluster)
+	id, e := s.taskID(aws.ToString(in.Task), cluster)
+	if e != nil {
+		return nil, e
 	}
 	tasks, e := s.tasksOf(c, cluster)
 	if e != nil {
@@ -782,7 +744,7 @@ func parseRevision(s string) int64 {
 // ElasticNetworkInterface to ECS clients (scripts and tools select the
 // task's address by it).
 func attachmentType(t string) string {
-	if t == "NetworkInterface" {
+	if t == ecsv1.AttachmentNetworkInterface {
 		return "ElasticNetworkInterface"
 	}
 	return t

@@ -253,4 +253,30 @@ func page(keys []string, desc bool, nextToken string, maxResults *int32, limit i
 	return start, end, "", nil
 }
 
+// keyedARN is a listed resource: the key it sorts by (its id) and its ARN.
+type keyedARN struct{ key, arn string }
+
+// pageARNs sorts items by key and returns the ARNs of the page that
+// nextToken and maxResults select (at most 100, the List actions' limit)
+// and the token of the next page (nil: the last).
+func pageARNs(items []keyedARN, nextToken *string, maxResults *int32) ([]string, *string, *Error) {
+	slices.SortFunc(items, func(a, b keyedARN) int { return strings.Compare(a.key, b.key) })
+	keys := make([]string, len(items))
+	for i := range items {
+		keys[i] = items[i].key
+	}
+	start, end, next, e := page(keys, false, aws.ToString(nextToken), maxResults, 100)
+	if e != nil {
+		return nil, nil, e
+	}
+	arns := []string{}
+	for _, it := range items[start:end] {
+		arns = append(arns, it.arn)
+	}
+	if next == "" {
+		return arns, nil, nil
+	}
+	return arns, aws.String(next), nil
+}
+
 func encodeToken(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
