@@ -424,6 +424,10 @@ type NetworkBinding struct {
 	Protocol TransportProtocol `json:"protocol,omitempty"`
 }
 
+// AttachmentNetworkInterface is the type of an awsvpc task's interface
+// in the task's namespace (ECS's ElasticNetworkInterface).
+const AttachmentNetworkInterface = "NetworkInterface"
+
 // Attachment is a network interface of an awsvpc task.
 type Attachment struct {
 	// type is NetworkInterface.

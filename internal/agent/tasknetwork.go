@@ -75,7 +75,7 @@ func (t *taskSync) setupNetwork(ctx context.Context, td *ecsv1.TaskDefinitionSpe
 			}
 		}
 		if mode == network.ModeAWSVPC {
-			t.status.Attachments = []ecsv1.Attachment{{Type: "NetworkInterface", Status: "ATTACHED", Details: ecsv1.AttachmentDetails{
+			t.status.Attachments = []ecsv1.Attachment{{Type: ecsv1.AttachmentNetworkInterface, Status: "ATTACHED", Details: ecsv1.AttachmentDetails{
 				IPv4Address: att.IPv4, MACAddress: att.MAC, InterfaceName: att.Interface, Subnet: att.Subnet, Gateway: att.Gateway}}}
 		}
 		return netns, bindings, nil
