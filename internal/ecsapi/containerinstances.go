@@ -231,11 +231,11 @@ func (s *Server) describeContainerInstances(c *call, body []byte) (any, *Error) 
 			continue
 		}
 		v, e := s.containerInstanceOf(ci, withTags)
-		if withHealth {
-			v.HealthStatus = healthOf(ci)
-		}
 		if e != nil {
 			return nil, e
+		}
+		if withHealth {
+			v.HealthStatus = healthOf(ci)
 		}
 		out.ContainerInstances = append(out.ContainerInstances, v)
 	}

@@ -208,6 +208,23 @@ func (s *Server) serviceName(ref, cluster string) (string, *Error) {
 
 // getService reads the Service name of cluster in the key's namespace;
 // nil when there is none (or it is of another cluster).
+// lookupService resolves the cluster and service references of a call on
+// one service: the cluster must exist, the service be named; svc is nil
+// when no live Service of that name is in the cluster.
+func (s *Server) lookupService(c *call, clusterRef, serviceRef *string) (cluster, name string, svc *ecsv1.Service, e *Error) {
+	if cluster, e = s.requireCluster(c, aws.ToString(clusterRef)); e != nil {
+		return "", "", nil, e
+	}
+	if aws.ToString(serviceRef) == "" {
+		return "", "", nil, invalidParameter("service is required")
+	}
+	if name, e = s.serviceName(aws.ToString(serviceRef), cluster); e != nil {
+		return "", "", nil, e
+	}
+	svc, e = s.getService(c, name, cluster)
+	return cluster, name, svc, e
+}
+
 func (s *Server) getService(c *call, name, cluster string) (*ecsv1.Service, *Error) {
 	svc := &ecsv1.Service{}
 	if err := c.c.Get(c.ctx, client.ObjectKey{Namespace: c.ns, Name: name}, svc); err != nil {
@@ -493,18 +510,7 @@ func (s *Server) updateService(c *call, body []byte) (any, *Error) {
 	if in.AvailabilityZoneRebalancing == types.AvailabilityZoneRebalancingEnabled {
 		return nil, invalidParameter("availabilityZoneRebalancing ENABLED: not supported by Longshore")
 	}
-	cluster, e := s.requireCluster(c, aws.ToString(in.Cluster))
-	if e != nil {
-		return nil, e
-	}
-	if aws.ToString(in.Service) == "" {
-		return nil, invalidParameter("service is required")
-	}
-	name, e := s.serviceName(aws.ToString(in.Service), cluster)
-	if e != nil {
-		return nil, e
-	}
-	svc, e := s.getService(c, name, cluster)
+	cluster, name, svc, e := s.lookupService(c, in.Cluster, in.Service)
 	if e != nil {
 		return nil, e
 	}
@@ -639,18 +645,7 @@ func (s *Server) deleteService(c *call, body []byte) (any, *Error) {
 	if e := decode(body, &in); e != nil {
 		return nil, e
 	}
-	cluster, e := s.requireCluster(c, aws.ToString(in.Cluster))
-	if e != nil {
-		return nil, e
-	}
-	if aws.ToString(in.Service) == "" {
-		return nil, invalidParameter("service is required")
-	}
-	name, e := s.serviceName(aws.ToString(in.Service), cluster)
-	if e != nil {
-		return nil, e
-	}
-	svc, e := s.getService(c, name, cluster)
+	cluster, name, svc, e := s.lookupService(c, in.Cluster, in.Service)
 	if e != nil {
 		return nil, e
 	}
